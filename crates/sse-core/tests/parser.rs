@@ -1,0 +1,278 @@
+//! The parser against the rules of WHATWG HTML §9.2.5–9.2.6: one vector per rule, each checked in
+//! every chunking against the plain reference reading.
+
+mod reference;
+
+use proptest::prelude::*;
+use reference::{reference, Owned};
+use sse_core::parser::{ParseError, Parser};
+
+fn ev(event_type: &str, data: &str, id: &str) -> Owned {
+    Owned::Event {
+        event_type: event_type.into(),
+        data: data.into(),
+        last_event_id: id.into(),
+    }
+}
+
+/// Parses `chunks` in order (one stream) and returns its frames.
+fn parse_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Owned> {
+    let mut p = Parser::new();
+    let mut out = Vec::new();
+    for c in chunks {
+        p.feed(c, |f| out.push(Owned::from_frame(f))).expect("within limits");
+    }
+    out
+}
+
+fn parse(input: &[u8]) -> Vec<Owned> {
+    parse_chunks([input])
+}
+
+/// Every single split point, 1-byte chunks, and the whole input agree with the reference.
+fn check_all_chunkings(input: &[u8]) {
+    let expected = reference(input);
+    assert_eq!(parse(input), expected, "whole input {:?}", String::from_utf8_lossy(input));
+    for i in 0..=input.len() {
+        let (a, b) = input.split_at(i);
+        assert_eq!(parse_chunks([a, b]), expected, "split at {i} of {:?}", String::from_utf8_lossy(input));
+    }
+    assert_eq!(parse_chunks(input.chunks(1)), expected, "1-byte chunks");
+}
+
+/// (input, expected frames): one per rule.
+fn vectors() -> Vec<(&'static [u8], Vec<Owned>)> {
+    use Owned::*;
+    vec![
+        // Basic event; `event` empty means `message`.
+        (b"data: a\n\n", vec![ev("message", "a", "")]),
+        (b"event:\ndata: a\n\n", vec![ev("message", "a", "")]),
+        (b"event: add\ndata: a\n\n", vec![ev("add", "a", "")]),
+        // The event type is reset after dispatch.
+        (b"event: add\ndata: a\n\ndata: b\n\n", vec![ev("add", "a", ""), ev("message", "b", "")]),
+        // Line ends: LF, CRLF, CR, mixed.
+        (b"data: a\r\n\r\n", vec![ev("message", "a", "")]),
+        (b"data: a\r\rdata: b\r\r", vec![ev("message", "a", ""), ev("message", "b", "")]),
+        (b"data: a\r\ndata: b\rdata: c\n\n", vec![ev("message", "a\nb\nc", "")]),
+        // A bare `data` line (no colon) is a field with an empty value: it still appends LF.
+        (b"data\n\n", vec![ev("message", "", "")]),
+        (b"data\ndata\n\n", vec![ev("message", "\n", "")]),
+        (b"data: a\ndata\n\n", vec![ev("message", "a\n", "")]),
+        // Exactly one leading space is stripped; none without it.
+        (b"data:  a\n\n", vec![ev("message", " a", "")]),
+        (b"data:a\n\n", vec![ev("message", "a", "")]),
+        // The first colon splits; later colons belong to the value.
+        (b"data: a:b: c\n\n", vec![ev("message", "a:b: c", "")]),
+        // Multi-line data: lines joined with LF, the final LF removed.
+        (b"data: a\ndata: b\n\n", vec![ev("message", "a\nb", "")]),
+        // Comments (heartbeats) are reported, never dispatched as events.
+        (b": ping\n\n", vec![Comment("ping".into())]),
+        (b":\ndata: a\n:x\n\n", vec![Comment("".into()), Comment("x".into()), ev("message", "a", "")]),
+        // Unknown fields and field names are ignored, case-sensitively.
+        (b"foo: bar\nData: x\ndata: a\n\n", vec![ev("message", "a", "")]),
+        // A block without data is not dispatched, and its type does not leak into the next event.
+        (b"event: x\n\ndata: a\n\n", vec![ev("message", "a", "")]),
+        // ... but its id becomes the last event id.
+        (b"id: 7\n\ndata: a\n\n", vec![Id("7".into()), ev("message", "a", "7")]),
+        // The id is committed at dispatch, and persists across events.
+        (b"data: a\nid: 1\n\ndata: b\n\n", vec![ev("message", "a", "1"), ev("message", "b", "1")]),
+        // An empty id resets the last event id.
+        (b"id: 1\ndata: a\n\nid\ndata: b\n\n", vec![ev("message", "a", "1"), ev("message", "b", "")]),
+        // An id containing U+0000 is ignored.
+        (b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n", vec![ev("message", "a", "1"), ev("message", "b", "1")]),
+        // An id parsed in an event cut off by the end of the stream is never committed.
+        (b"id: 1\ndata: a\n\nid: 2\ndata: b\n", vec![ev("message", "a", "1")]),
+        // The last id field wins.
+        (b"id: 1\nid: 2\ndata: a\n\n", vec![ev("message", "a", "2")]),
+        // retry: ASCII digits only; anything else ignored; huge values saturate.
+        (b"retry: 1500\n", vec![Retry(1500)]),
+        (b"retry: 15x\nretry: -1\nretry: 1.5\nretry:\nretry:  5\n", vec![]),
+        (b"retry: 99999999999999999999999999\n", vec![Retry(u64::MAX)]),
+        (b"retry:007\n", vec![Retry(7)]),
+        // Exactly one leading BOM is stripped; a second belongs to the first field name.
+        (b"\xEF\xBB\xBFdata: a\n\n", vec![ev("message", "a", "")]),
+        (b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\ndata: b\n\n", vec![ev("message", "b", "")]),
+        // A BOM after the first line is content.
+        (b"\n\xEF\xBB\xBFdata: a\n\n", vec![]),
+        // UTF-8: multi-byte code points; invalid bytes become U+FFFD (maximal subparts).
+        (b"data: caf\xC3\xA9 \xF0\x9F\x98\x80\n\n", vec![ev("message", "café 😀", "")]),
+        (b"data: a\xFFb\xE2\x82c\n\n", vec![ev("message", "a\u{FFFD}b\u{FFFD}c", "")]),
+        (b"data: \xE2\x82\n\n", vec![ev("message", "\u{FFFD}", "")]),
+        (b"id: \xC3\xA9\xE2\x82\xAC\ndata: a\n\n", vec![ev("message", "a", "é€")]),
+        // End of stream discards the incomplete event and an unterminated line.
+        (b"data: a\n", vec![]),
+        (b"data: a\n\ndata: b", vec![ev("message", "a", "")]),
+        // NUL in data is data.
+        (b"data: a\x00b\n\n", vec![ev("message", "a\x00b", "")]),
+    ]
+}
+
+#[test]
+fn each_rule_in_every_chunking() {
+    for (input, expected) in vectors() {
+        assert_eq!(reference(input), expected, "reference on {:?}", String::from_utf8_lossy(input));
+        check_all_chunkings(input);
+    }
+}
+
+#[test]
+fn cr_at_end_of_chunk_ends_the_line_now() {
+    let mut p = Parser::new();
+    let mut out = Vec::new();
+    p.feed(b"data: a\r\r", |f| out.push(Owned::from_frame(f))).unwrap();
+    // Dispatched before any further byte arrives.
+    assert_eq!(out, vec![ev("message", "a", "")]);
+    // The LF that follows belongs to the CR before it: not a second line end.
+    p.feed(b"\ndata: b\r", |f| out.push(Owned::from_frame(f))).unwrap();
+    p.feed(b"\n\n", |f| out.push(Owned::from_frame(f))).unwrap();
+    assert_eq!(out, vec![ev("message", "a", ""), ev("message", "b", "")]);
+}
+
+#[test]
+fn empty_chunks_change_nothing() {
+    let input: &[u8] = b"data: a\r";
+    let chunks: Vec<&[u8]> = vec![input, b"", b"", b"\n", b"", b"\n"];
+    assert_eq!(parse_chunks(chunks), vec![ev("message", "a", "")]);
+}
+
+#[test]
+fn finish_discards_the_partial_event_and_keeps_the_committed_id() {
+    let mut p = Parser::new();
+    let mut out = Vec::new();
+    p.feed(b"id: 1\ndata: a\n\nid: 2\ndata: part", |f| out.push(Owned::from_frame(f))).unwrap();
+    p.finish();
+    assert_eq!(p.last_event_id(), "1");
+    // The next stream may start with its own BOM; events without id carry the kept id.
+    p.feed(b"\xEF\xBB\xBFdata: b\n\n", |f| out.push(Owned::from_frame(f))).unwrap();
+    assert_eq!(out, vec![ev("message", "a", "1"), ev("message", "b", "1")]);
+}
+
+#[test]
+fn initial_last_event_id() {
+    let mut p = Parser::new();
+    p.set_last_event_id("42");
+    let events = p.events(b"data: a\n\n").unwrap();
+    assert_eq!(events[0].last_event_id, "42");
+}
+
+#[test]
+fn owned_api_matches_frames() {
+    let mut p = Parser::new();
+    let events = p.events(b"event: e\nid: 3\ndata: x\ndata: y\n\n: c\nretry: 5\ndata: z\n\n").unwrap();
+    let types: Vec<_> = events.iter().map(|e| (e.event_type.as_str(), e.data.as_str(), e.last_event_id.as_str())).collect();
+    assert_eq!(types, vec![("e", "x\ny", "3"), ("message", "z", "3")]);
+}
+
+#[test]
+fn event_too_large_is_an_error_with_bounded_memory() {
+    // A line that never ends, in small chunks: refused once past the limit.
+    let mut p = Parser::new().with_max_event_size(1024);
+    let chunk = [b'a'; 100];
+    let mut result = Ok(());
+    let mut fed = 0;
+    while result.is_ok() && fed < 1_000_000 {
+        result = p.feed(&chunk, |_| {});
+        fed += chunk.len();
+    }
+    assert_eq!(result, Err(ParseError::EventTooLarge { limit: 1024 }));
+    assert!(fed <= 1024 + 100, "refused only after {fed} bytes");
+    // Poisoned until finish(); then a new stream parses.
+    assert!(p.feed(b"data: a\n\n", |_| {}).is_err());
+    p.finish();
+    assert_eq!(p.events(b"data: a\n\n").unwrap().len(), 1);
+
+    // Many data lines that each fit, but not together.
+    let mut p = Parser::new().with_max_event_size(1024);
+    let line = format!("data: {}\n", "b".repeat(100));
+    let mut result = Ok(());
+    for _ in 0..20 {
+        result = result.and(p.feed(line.as_bytes(), |_| {}));
+    }
+    assert_eq!(result, Err(ParseError::EventTooLarge { limit: 1024 }));
+
+    // An event exactly at the limit passes.
+    let mut p = Parser::new().with_max_event_size(10);
+    assert_eq!(p.events(b"data: 0123456789\n\n").unwrap()[0].data, "0123456789");
+    let mut p = Parser::new().with_max_event_size(10);
+    assert!(p.events(b"data: 0123456789X\n\n").is_err());
+}
+
+#[test]
+fn long_line_in_small_chunks_is_linear() {
+    // 2 MiB in 1 KiB chunks and then 1-byte chunks: a parser that rescans its buffer per chunk
+    // would do ~2^31 (1 KiB) or ~2^41 (1 byte) byte visits here and not finish.
+    let mut input = b"data: ".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 2 << 20));
+    input.extend_from_slice(b"\n\n");
+    for size in [1024, 1] {
+        let mut p = Parser::new();
+        let mut n = 0;
+        for c in input.chunks(size) {
+            p.feed(c, |f| {
+                if let sse_core::parser::Frame::Event(e) = f {
+                    assert_eq!(e.data.len(), 2 << 20);
+                    n += 1;
+                }
+            })
+            .unwrap();
+        }
+        assert_eq!(n, 1);
+    }
+}
+
+/// Bytes that exercise the grammar: field names, separators, line ends, BOMs, UTF-8 pieces.
+fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"data".to_vec()),
+        Just(b"data: ".to_vec()),
+        Just(b"event".to_vec()),
+        Just(b"id".to_vec()),
+        Just(b"retry".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\xEF\xBB\xBF".to_vec()),
+        Just(b"\xC3\xA9".to_vec()),
+        Just(b"\xF0\x9F\x98".to_vec()),
+        Just(b"\x80".to_vec()),
+        Just(b"\x00".to_vec()),
+        Just(b"12".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..4),
+        "[a-z0-9 ]{0,6}".prop_map(|s| s.into_bytes()),
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_streams_match_the_reference_in_random_chunkings(
+        input in sse_bytes(),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let expected = reference(&input);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for p in points {
+            chunks.push(&input[last..p]);
+            last = p;
+        }
+        chunks.push(&input[last..]);
+        prop_assert_eq!(parse_chunks(chunks), expected.clone());
+        prop_assert_eq!(parse_chunks(input.chunks(1)), expected);
+    }
+
+    #[test]
+    fn every_split_point_of_random_streams(input in sse_bytes()) {
+        let expected = reference(&input);
+        for i in 0..=input.len() {
+            let (a, b) = input.split_at(i);
+            prop_assert_eq!(parse_chunks([a, b]), expected.clone());
+        }
+    }
+}
