@@ -202,7 +202,11 @@ impl Parser {
     /// of the chunk ends its line now). Frames borrow from the chunk or the parser.
     ///
     /// After an error the parser refuses input until [`Parser::finish`].
-    pub fn feed<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], mut sink: F) -> Result<(), ParseError> {
+    pub fn feed<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        mut sink: F,
+    ) -> Result<(), ParseError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
@@ -213,7 +217,11 @@ impl Parser {
                 pos = 1;
             }
         }
-        let mut data = if self.has_data { Data::Owned } else { Data::None };
+        let mut data = if self.has_data {
+            Data::Owned
+        } else {
+            Data::None
+        };
         while pos < chunk.len() {
             let Some(i) = memchr::memchr2(b'\n', b'\r', &chunk[pos..]) else {
                 // No line end: carry the rest.
@@ -350,7 +358,9 @@ impl Parser {
                     });
                 }
                 match (*data, at) {
-                    (Data::None, Some(a)) => *data = Data::Chunk(a + value_off, a + value_off + value.len()),
+                    (Data::None, Some(a)) => {
+                        *data = Data::Chunk(a + value_off, a + value_off + value.len())
+                    }
                     (Data::None, None) => {
                         self.data.clear();
                         self.data.push_str(value);
@@ -374,17 +384,12 @@ impl Parser {
                 self.event_type.clear();
                 self.event_type.push_str(value);
             }
-            "id" => {
-                if !value.contains('\0') {
-                    self.id_buffer.clear();
-                    self.id_buffer.push_str(value);
-                }
+            "id" if !value.contains('\0') => {
+                self.id_buffer.clear();
+                self.id_buffer.push_str(value);
             }
             "retry" => {
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    let ms = value.bytes().fold(0u64, |n, b| {
-                        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-                    });
+                if let Some(ms) = parse_digits(value) {
                     sink(Frame::Retry(ms));
                 }
             }
@@ -430,4 +435,14 @@ impl Parser {
 /// A slice of the chunk known to be valid UTF-8 (it was checked when the line was read).
 fn chunk_str(chunk: &[u8], start: usize, end: usize) -> &str {
     core::str::from_utf8(&chunk[start..end]).unwrap_or_default()
+}
+
+/// A non-empty run of ASCII digits as a number, saturating instead of overflowing.
+pub(crate) fn parse_digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.bytes().fold(0u64, |n, b| {
+        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    }))
 }

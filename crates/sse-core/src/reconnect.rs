@@ -155,7 +155,9 @@ impl Error {
         }
         match self.kind {
             ErrorKind::Network => "the connection failed",
-            ErrorKind::Http if self.status == Some(204) => "the server answered 204 No Content: do not reconnect",
+            ErrorKind::Http if self.status == Some(204) => {
+                "the server answered 204 No Content: do not reconnect"
+            }
             ErrorKind::Http => "the server answered with an HTTP error status",
             ErrorKind::ContentType => "the response is not text/event-stream",
             ErrorKind::Timeout => "no data arrived within the inactivity timeout",
@@ -304,7 +306,11 @@ impl Machine {
         let o = &self.options;
         let id = self.parser.last_event_id();
         let mut headers = Vec::with_capacity(o.headers.len() + 2);
-        if !o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+        if !o
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
             headers.push(("Accept", "text/event-stream"));
         }
         headers.extend(o.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
@@ -350,7 +356,12 @@ impl Machine {
 
     /// The response head arrived: [`Action::Open`], or the failure to pass to
     /// [`Machine::on_error`] (or, with a user hook, [`Machine::on_error_decided`]).
-    pub fn on_response(&mut self, conn: Conn, response: &Response<'_>, now_ms: u64) -> Result<Action, Failure> {
+    pub fn on_response(
+        &mut self,
+        conn: Conn,
+        response: &Response<'_>,
+        now_ms: u64,
+    ) -> Result<Action, Failure> {
         if !self.is_current(conn, State::Connecting) {
             return Ok(Action::None);
         }
@@ -362,7 +373,12 @@ impl Machine {
 
     /// A chunk of the body arrived: frames go to `sink` (a `retry:` also sets the reconnection
     /// time). An event over the size limit is a failure to pass to [`Machine::on_error`].
-    pub fn on_chunk<F: FnMut(Frame<'_>)>(&mut self, conn: Conn, chunk: &[u8], mut sink: F) -> Result<(), Failure> {
+    pub fn on_chunk<F: FnMut(Frame<'_>)>(
+        &mut self,
+        conn: Conn,
+        chunk: &[u8],
+        mut sink: F,
+    ) -> Result<(), Failure> {
         if !self.is_current(conn, State::Open) {
             return Ok(());
         }
@@ -385,7 +401,13 @@ impl Machine {
 
     /// As [`Machine::on_error`], with the decision of the user's own classification hook (which
     /// may start from [`Machine::classify`]).
-    pub fn on_error_decided(&mut self, conn: Conn, failure: Failure, decision: Decision, now_ms: u64) -> Action {
+    pub fn on_error_decided(
+        &mut self,
+        conn: Conn,
+        failure: Failure,
+        decision: Decision,
+        now_ms: u64,
+    ) -> Action {
         if conn.0 != self.conn || !matches!(self.state, State::Connecting | State::Open) {
             return Action::None;
         }
@@ -396,7 +418,11 @@ impl Machine {
             .opened_at_ms
             .is_some_and(|t| now_ms.saturating_sub(t) >= reset_after);
         self.opened_at_ms = None;
-        self.attempts = if healthy { 1 } else { self.attempts.saturating_add(1) };
+        self.attempts = if healthy {
+            1
+        } else {
+            self.attempts.saturating_add(1)
+        };
         let mut error = Error {
             kind: failure.kind,
             status: failure.status,
@@ -408,7 +434,12 @@ impl Machine {
             Decision::Fatal => return self.fail(error),
             Decision::Retry { at_least_ms } => at_least_ms,
         };
-        if self.options.retry.max_attempts.is_some_and(|max| self.attempts >= max) {
+        if self
+            .options
+            .retry
+            .max_attempts
+            .is_some_and(|max| self.attempts >= max)
+        {
             error.gave_up = true;
             return self.fail(error);
         }
@@ -576,7 +607,9 @@ pub fn classify(classify: Classify, failure: &Failure) -> Decision {
         at_least_ms: failure.retry_after_ms.unwrap_or(0),
     };
     match failure.kind {
-        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Ended => Decision::Retry { at_least_ms: 0 },
+        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Ended => {
+            Decision::Retry { at_least_ms: 0 }
+        }
         ErrorKind::Http => match (classify, failure.status) {
             (Classify::Transient, Some(s)) if s >= 500 || s == 429 || s == 408 => retry,
             _ => Decision::Fatal,
@@ -589,8 +622,7 @@ pub fn classify(classify: Classify, failure: &Failure) -> Decision {
 /// milliseconds) into a wait in milliseconds. `None` when it is neither.
 pub fn parse_retry_after(value: &str, now_unix_ms: u64) -> Option<u64> {
     let v = value.trim();
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.bytes().fold(0u64, |n, b| n.saturating_mul(10).saturating_add(u64::from(b - b'0')));
+    if let Some(secs) = crate::parser::parse_digits(v) {
         return Some(secs.saturating_mul(1000));
     }
     let at = parse_http_date(v)?;
@@ -611,7 +643,9 @@ fn parse_http_date(s: &str) -> Option<u64> {
             None
         }
     };
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let day = num(5..7)?;
     let month = MONTHS.iter().position(|m| s.get(8..11) == Some(*m))? as u64 + 1;
     let year = num(12..16)?;

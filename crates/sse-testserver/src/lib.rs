@@ -1,1 +1,597 @@
-//! placeholder
+//! The scenario server every sse test, benchmark and demo talks to.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! // In-process, on an ephemeral loopback port:
+//! let server = sse_testserver::spawn().await?;
+//! let url = format!("{}/echo?token=t1&end=close", server.url());
+//! # Ok(()) }
+//! ```
+//!
+//! Every endpoint answers CORS (preflights included). A request that carries `token=T` is
+//! logged under `T`; `GET /log?token=T` reads the log back as JSON.
+//!
+//! | endpoint | what it does |
+//! |---|---|
+//! | `POST /script?token=T` | stores scripts (a JSON array, one per connection; the last repeats) |
+//! | `/s?token=T` | plays the next stored script of `T` |
+//! | `/inline?script=JSON` | plays one script given in the URL |
+//! | `/counter?token=T&total=N` | events `1..=N` (id = data = n), resuming after `Last-Event-ID` (header or `lastEventId` query); `drops=K` cuts K connections at random byte offsets (`seed`), `interval=ms` paces; 204 once done |
+//! | `/echo?token=T` | the method, headers and body back as events (`end=close` ends the stream) |
+//! | `/auth?token=T` | 401 without `Authorization`; else its value back as an event |
+//! | `/redirect?code=307&to=URL` | a redirect |
+//! | `/bench?corpus=llm&n=N` | a benchmark corpus, as fast as the socket takes it |
+//! | `/log?token=T` | the request log of `T` |
+//!
+//! A script: `{"status":200, "headers":[["X","y"]], "steps":[{"write":"data: a\n\n"},
+//! {"hex":"efbbbf"}, {"sleep":50}], "end":"close"}`; `end` is `close` (end the body), `hang` (never
+//! end) or `reset` (break the connection). The content type is `text/event-stream` unless a
+//! header names another.
+
+pub mod corpus;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::middleware::{self, Next};
+use axum::routing::{any, get};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use sse_core::encoder::{write_event, write_retry};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// One connection's script.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Script {
+    /// The HTTP status. Default 200.
+    #[serde(default = "ok")]
+    pub status: u16,
+    /// Response headers.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// What to write, in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// How the body ends.
+    #[serde(default)]
+    pub end: End,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+/// One step of a script.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Write this text as one chunk.
+    Write(String),
+    /// Write these bytes (hex) as one chunk: invalid UTF-8, split code points.
+    Hex(String),
+    /// Wait this many milliseconds.
+    Sleep(u64),
+}
+
+/// How a scripted body ends.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// End the body cleanly.
+    #[default]
+    Close,
+    /// Never end (until the client goes away).
+    Hang,
+    /// Break the connection (the client sees a network error).
+    Reset,
+}
+
+/// One logged request.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Headers, names lowercase, values as UTF-8 (lossy).
+    pub headers: Vec<(String, String)>,
+    /// The body (lossy UTF-8).
+    pub body: String,
+    /// The `Last-Event-ID` header decoded as UTF-8, when sent.
+    pub last_event_id: Option<String>,
+}
+
+#[derive(Default)]
+struct Token {
+    scripts: Vec<Script>,
+    played: usize,
+    log: Vec<LogEntry>,
+    drops_done: u32,
+}
+
+#[derive(Clone, Default)]
+struct AppState {
+    tokens: Arc<Mutex<HashMap<String, Token>>>,
+}
+
+impl AppState {
+    fn with<R>(&self, token: &str, f: impl FnOnce(&mut Token) -> R) -> R {
+        let mut map = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        f(map.entry(token.to_string()).or_default())
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    cross_origin: SocketAddr,
+}
+
+impl Server {
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// The base URL of the second listener, another origin with the same endpoints and state.
+    pub fn cross_origin_url(&self) -> String {
+        format!("http://{}", self.cross_origin)
+    }
+}
+
+/// Starts the server in-process on ephemeral loopback ports (tokio runtime required).
+pub async fn spawn() -> std::io::Result<Server> {
+    let main = TcpListener::bind("127.0.0.1:0").await?;
+    let cross = TcpListener::bind("127.0.0.1:0").await?;
+    serve(main, cross, None).await
+}
+
+/// Serves on the given listeners; `static_dir` serves files at `/` (the demo).
+pub async fn serve(
+    main: TcpListener,
+    cross: TcpListener,
+    static_dir: Option<String>,
+) -> std::io::Result<Server> {
+    let server = Server {
+        addr: main.local_addr()?,
+        cross_origin: cross.local_addr()?,
+    };
+    let app = router(AppState::default(), static_dir);
+    for listener in [main, cross] {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("sse-testserver: {e}");
+            }
+        });
+    }
+    Ok(server)
+}
+
+fn router(state: AppState, static_dir: Option<String>) -> Router {
+    let mut app = Router::new()
+        .route("/script", any(store_script))
+        .route("/s", any(play_stored))
+        .route("/inline", any(play_inline))
+        .route("/counter", any(counter))
+        .route("/echo", any(echo))
+        .route("/auth", any(auth))
+        .route("/redirect", any(redirect))
+        .route("/bench", any(bench))
+        .route("/log", get(read_log));
+    if let Some(dir) = static_dir {
+        app = app.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    app.layer(middleware::from_fn_with_state(state.clone(), log_and_cors))
+        .with_state(state)
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// CORS for every answer, preflights answered here; requests with `token` logged.
+async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -> Response<Body> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut res = if req.method() == Method::OPTIONS {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        let h = res.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        if let Some(asked) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+        }
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        res
+    } else {
+        let token = match req.uri().path() {
+            "/log" | "/script" => None,
+            _ => Query::<HashMap<String, String>>::try_from_uri(req.uri())
+                .ok()
+                .and_then(|Query(mut q)| q.remove("token")),
+        };
+        let req = match token {
+            Some(token) => {
+                let (parts, body) = req.into_parts();
+                let bytes = axum::body::to_bytes(body, 16 << 20)
+                    .await
+                    .unwrap_or_default();
+                let entry = LogEntry {
+                    method: parts.method.to_string(),
+                    uri: parts.uri.to_string(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(n, v)| {
+                            (
+                                n.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                    last_event_id: parts
+                        .headers
+                        .get("last-event-id")
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                };
+                state.with(&token, |t| t.log.push(entry));
+                Request::from_parts(parts, Body::from(bytes))
+            }
+            None => req,
+        };
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    match origin {
+        Some(o) => {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        None => {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+        }
+    }
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("retry-after, x-sse-testserver"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    res
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut res = Response::new(Body::from(text.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+async fn store_script(
+    State(state): State<AppState>,
+    Query(q): Params,
+    body: Bytes,
+) -> Response<Body> {
+    let Some(token) = q.get("token") else {
+        return plain(StatusCode::BAD_REQUEST, "token required");
+    };
+    match serde_json::from_slice::<Vec<Script>>(&body) {
+        Ok(scripts) => {
+            state.with(token, |t| {
+                t.scripts = scripts;
+                t.played = 0;
+            });
+            plain(StatusCode::OK, "stored")
+        }
+        Err(e) => plain(StatusCode::BAD_REQUEST, &format!("bad script: {e}")),
+    }
+}
+
+async fn play_stored(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
+    let Some(token) = q.get("token") else {
+        return plain(StatusCode::BAD_REQUEST, "token required");
+    };
+    let script = state.with(token, |t| {
+        let s = t
+            .scripts
+            .get(t.played.min(t.scripts.len().saturating_sub(1)))
+            .cloned();
+        t.played += 1;
+        s
+    });
+    match script {
+        Some(s) => play(s),
+        None => plain(StatusCode::NOT_FOUND, "no script stored for this token"),
+    }
+}
+
+async fn play_inline(Query(q): Params) -> Response<Body> {
+    match q.get("script").map(|s| serde_json::from_str::<Script>(s)) {
+        Some(Ok(s)) => play(s),
+        Some(Err(e)) => plain(StatusCode::BAD_REQUEST, &format!("bad script: {e}")),
+        None => plain(StatusCode::BAD_REQUEST, "script required"),
+    }
+}
+
+/// A streaming response fed by a task; an `Err` item breaks the connection.
+fn streaming(
+    status: u16,
+    headers: &[(String, String)],
+) -> (Response<Body>, mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut res = Response::new(Body::from_stream(stream));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+    }
+    for (n, v) in headers {
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::try_from(n.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) {
+            h.append(n, v);
+        }
+    }
+    (res, tx)
+}
+
+fn reset_error() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted reset")
+}
+
+fn play(script: Script) -> Response<Body> {
+    let (res, tx) = streaming(script.status, &script.headers);
+    tokio::spawn(async move {
+        for step in script.steps {
+            let chunk = match step {
+                Step::Write(s) => Bytes::from(s),
+                Step::Hex(h) => Bytes::from(hex(&h)),
+                Step::Sleep(ms) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    continue;
+                }
+            };
+            if tx.send(Ok(chunk)).await.is_err() {
+                return;
+            }
+        }
+        finish(tx, script.end).await;
+    });
+    res
+}
+
+async fn finish(tx: mpsc::Sender<Result<Bytes, std::io::Error>>, end: End) {
+    match end {
+        End::Close => {}
+        End::Hang => tx.closed().await,
+        End::Reset => {
+            let _ = tx.send(Err(reset_error())).await;
+        }
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s
+        .bytes()
+        .filter_map(|c| (c as char).to_digit(16).map(|d| d as u8))
+        .collect();
+    digits
+        .chunks(2)
+        .map(|p| p[0] << 4 | p.get(1).copied().unwrap_or(0))
+        .collect()
+}
+
+fn end_of(q: &HashMap<String, String>, default: End) -> End {
+    match q.get("end").map(String::as_str) {
+        Some("close") => End::Close,
+        Some("hang") => End::Hang,
+        Some("reset") => End::Reset,
+        _ => default,
+    }
+}
+
+fn num<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str, default: T) -> T {
+    q.get(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn counter(
+    State(state): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response<Body> {
+    let total: u64 = num(&q, "total", 100);
+    let interval: u64 = num(&q, "interval", 0);
+    let drops: u32 = num(&q, "drops", 0);
+    let seed: u64 = num(&q, "seed", 1);
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or(q.get("lastEventId").map(String::as_str))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if last >= total {
+        return plain(StatusCode::NO_CONTENT, "");
+    }
+    let token = q.get("token").cloned().unwrap_or_default();
+    // Whether this connection is cut, and after how many bytes (deterministic per seed).
+    let cut = state.with(&token, |t| {
+        (t.drops_done < drops).then(|| {
+            t.drops_done += 1;
+            let mut x = seed ^ (u64::from(t.drops_done) << 32 | last);
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+            x ^= x >> 33;
+            1 + (x % 120) as usize
+        })
+    });
+    let (res, tx) = streaming(200, &[]);
+    tokio::spawn(async move {
+        let mut sent = 0usize;
+        let mut out = Vec::new();
+        write_retry(&mut out, num(&q, "retry", 0));
+        for n in last + 1..=total {
+            let id = n.to_string();
+            let _ = write_event(&mut out, None, Some(&id), &id);
+            if let Some(cut) = cut {
+                if sent + out.len() >= cut {
+                    let keep = cut - sent;
+                    let _ = tx.send(Ok(Bytes::copy_from_slice(&out[..keep]))).await;
+                    let _ = tx.send(Err(reset_error())).await;
+                    return;
+                }
+            }
+            sent += out.len();
+            if tx
+                .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            if interval > 0 {
+                tokio::time::sleep(Duration::from_millis(interval)).await;
+            }
+        }
+    });
+    res
+}
+
+async fn echo(Query(q): Params, method: Method, headers: HeaderMap, body: Bytes) -> Response<Body> {
+    let mut out = Vec::new();
+    let _ = write_event(&mut out, Some("method"), None, method.as_str());
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let _ = write_event(
+        &mut out,
+        Some("headers"),
+        None,
+        &serde_json::to_string(&pairs).unwrap_or_default(),
+    );
+    let _ = write_event(
+        &mut out,
+        Some("body"),
+        None,
+        &String::from_utf8_lossy(&body),
+    );
+    if let Some(id) = headers.get("last-event-id") {
+        let _ = write_event(
+            &mut out,
+            Some("last-event-id"),
+            None,
+            &String::from_utf8_lossy(id.as_bytes()),
+        );
+    }
+    respond_then(out, end_of(&q, End::Hang))
+}
+
+fn respond_then(out: Vec<u8>, end: End) -> Response<Body> {
+    let (res, tx) = streaming(200, &[]);
+    tokio::spawn(async move {
+        if tx.send(Ok(Bytes::from(out))).await.is_ok() {
+            finish(tx, end).await;
+        }
+    });
+    res
+}
+
+async fn auth(Query(q): Params, headers: HeaderMap) -> Response<Body> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        let mut res = plain(StatusCode::UNAUTHORIZED, "Authorization required");
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return res;
+    };
+    let mut out = Vec::new();
+    let _ = write_event(
+        &mut out,
+        Some("authorized"),
+        None,
+        &String::from_utf8_lossy(value.as_bytes()),
+    );
+    respond_then(out, end_of(&q, End::Hang))
+}
+
+async fn redirect(Query(q): Params) -> Response<Body> {
+    let code: u16 = num(&q, "code", 307);
+    let to = q.get("to").cloned().unwrap_or_else(|| "/echo".into());
+    let mut res = plain(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::TEMPORARY_REDIRECT),
+        "",
+    );
+    if let Ok(v) = HeaderValue::try_from(to) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+async fn bench(Query(q): Params) -> Response<Body> {
+    let Some(corpus) = q.get("corpus").and_then(|c| corpus::Corpus::from_name(c)) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "corpus must be llm, multiline, large or llm-crlf",
+        );
+    };
+    let n = num(&q, "n", corpus.default_events());
+    let bytes = Bytes::from(corpus.generate(n));
+    let (res, tx) = streaming(200, &[]);
+    tokio::spawn(async move {
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = (start + 16 * 1024).min(bytes.len());
+            if tx.send(Ok(bytes.slice(start..end))).await.is_err() {
+                return;
+            }
+            start = end;
+        }
+    });
+    res
+}
+
+async fn read_log(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
+    let token = q.get("token").cloned().unwrap_or_default();
+    let log = state.with(&token, |t| {
+        serde_json::to_string(&t.log).unwrap_or_default()
+    });
+    let mut res = Response::new(Body::from(log));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}

@@ -70,7 +70,11 @@ pub fn reference(input: &[u8]) -> Vec<Owned> {
                 data.pop();
             }
             out.push(Owned::Event {
-                event_type: if event_type.is_empty() { "message".into() } else { event_type.clone() },
+                event_type: if event_type.is_empty() {
+                    "message".into()
+                } else {
+                    event_type.clone()
+                },
                 data: std::mem::take(&mut data),
                 last_event_id: last_id.clone(),
             });

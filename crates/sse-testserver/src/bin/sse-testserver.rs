@@ -1,0 +1,49 @@
+//! `sse-testserver --port N [--cross-port M] [--static DIR]`: the scenario server on loopback.
+
+use tokio::net::TcpListener;
+
+fn usage() -> ! {
+    eprintln!("usage: sse-testserver [--port N] [--cross-port M] [--static DIR]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut port = 8787u16;
+    let mut cross_port = None;
+    let mut static_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--port" => port = value().parse().unwrap_or_else(|_| usage()),
+            "--cross-port" => cross_port = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--static" => static_dir = Some(value()),
+            _ => usage(),
+        }
+    }
+    let cross_port = cross_port.unwrap_or(port.wrapping_add(1));
+    let bind = |p: u16| async move {
+        TcpListener::bind(("127.0.0.1", p))
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("sse-testserver: cannot listen on 127.0.0.1:{p}: {e}");
+                std::process::exit(1)
+            })
+    };
+    let (main, cross) = (bind(port).await, bind(cross_port).await);
+    match sse_testserver::serve(main, cross, static_dir).await {
+        Ok(server) => {
+            println!(
+                "sse-testserver listening on {} (cross-origin {})",
+                server.url(),
+                server.cross_origin_url()
+            );
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        Err(e) => {
+            eprintln!("sse-testserver: {e}");
+            std::process::exit(1)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every suite against the real sse-testserver and ends with one line `N passed, N failed`.
+# A suite that should run but executes zero tests fails the run (wasm-bindgen-test silently skips
+# a file built for another environment). Needs scripts/setup.sh first (`npm test` does both).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-60}
+PORT=${SSE_TEST_PORT:-8787}
+export SSE_TESTSERVER="http://127.0.0.1:$PORT"
+LOGS=$(mktemp -d)
+passed=0
+failed=0
+bad=()
+
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# check NAME CMD...: a check (fmt, clippy, build) counts as one test.
+check() {
+  local name=$1; shift
+  bold "$name"
+  if "$@" >"$LOGS/$name.log" 2>&1; then
+    passed=$((passed + 1)); echo "ok"
+  else
+    failed=$((failed + 1)); bad+=("$name"); tail -n 60 "$LOGS/$name.log"
+  fi
+}
+
+# suite NAME MODE CMD...: runs tests and adds up every `test result:` line. MODE `each` demands
+# that every result line ran tests (one per target that must run), `sum` only that some ran.
+suite() {
+  local name=$1 mode=$2; shift 2
+  bold "$name"
+  "$@" 2>&1 | tee "$LOGS/$name.log" | grep -E '^(test result:|test .* FAILED|error|failures:)' | tail -n 40
+  local rc=${PIPESTATUS[0]}
+  local p f zero
+  p=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$LOGS/$name.log" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -E 'test result:' "$LOGS/$name.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+  zero=$(grep -Ec 'test result: [A-Za-z]+\. 0 passed; 0 failed' "$LOGS/$name.log")
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" -ne 0 ] || [ "$p" -eq 0 ] || { [ "$mode" = each ] && [ "$zero" -gt 0 ]; }; then
+    [ "$f" -gt 0 ] || failed=$((failed + 1))
+    bad+=("$name (exit $rc, $p passed, $f failed, $zero empty targets)")
+    [ "$rc" -ne 0 ] && tail -n 40 "$LOGS/$name.log"
+  fi
+}
+
+check fmt cargo fmt --all -- --check
+check clippy-host cargo clippy --workspace --all-targets -- -D warnings
+check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core --all-targets -- -D warnings
+
+suite cargo-test sum cargo test --workspace
+
+# The scenario server every client suite talks to.
+bold "sse-testserver on port $PORT"
+if cargo build -q -p sse-testserver; then
+  target/debug/sse-testserver --port "$PORT" >"$LOGS/testserver.log" 2>&1 &
+  SERVER_PID=$!
+  trap 'kill $SERVER_PID 2>/dev/null' EXIT
+  for _ in $(seq 100); do
+    curl -fs "$SSE_TESTSERVER/log?token=ready" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  if curl -fs "$SSE_TESTSERVER/log?token=ready" >/dev/null; then echo "up"; else
+    failed=$((failed + 1)); bad+=("testserver did not start"); cat "$LOGS/testserver.log"; fi
+else
+  failed=$((failed + 1)); bad+=("testserver build")
+fi
+
+suite wasm-chromium each wasm-pack test --headless --chrome --test web_page --test web_worker
+suite wasm-node each wasm-pack test --node --test web_node
+
+check wasm-pack-build bash scripts/build.sh
+grep -h '^size:' "$LOGS/wasm-pack-build.log" || true
+
+bold "summary"
+for b in "${bad[@]}"; do echo "FAILED: $b"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

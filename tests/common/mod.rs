@@ -1,0 +1,128 @@
+//! Tests shared by the page, dedicated-worker and Node suites: each runs them in its realm,
+//! against the real sse-testserver (its URL is baked in at build time: browsers have no env).
+
+use sse_core::parser::{Frame, Parser};
+use sse_web::fetch::{fetch, Init};
+
+/// The scenario server: `SSE_TESTSERVER` at build time, else the port `npm test` uses.
+pub const SERVER: &str = match option_env!("SSE_TESTSERVER") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8787",
+};
+
+/// A token no other test uses, so the server's state and log are this test's alone.
+pub fn token(name: &str) -> String {
+    format!("{name}-{}", js_sys::Math::random().to_bits())
+}
+
+fn encode(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+/// A URL that plays `script` (JSON of one connection).
+pub fn inline(token: &str, script: &str) -> String {
+    format!("{SERVER}/inline?token={token}&script={}", encode(script))
+}
+
+/// The body arrives chunk by chunk as the server writes it, and parses into events, with a
+/// multi-byte code point and a CRLF split across chunks.
+pub async fn streams_the_body_chunk_by_chunk() {
+    let t = token("chunks");
+    let script = r#"{"steps":[{"write":"data: first\n\n"},{"sleep":150},{"hex":"646174613a2063616684c3"},{"sleep":150},{"hex":"a90d"},{"sleep":150},{"write":"\n\r\n"}],"end":"close"}"#;
+    let response = fetch(&inline(&t, script), &Init::new("GET"))
+        .await
+        .expect("fetch");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("text/event-stream")
+    );
+    let mut body = response.body().expect("body");
+    let mut chunks = Vec::new();
+    while let Some(chunk) = body.chunk().await.expect("read") {
+        chunks.push(chunk);
+    }
+    // Delivered as written, not buffered to the end.
+    assert_eq!(
+        chunks.first().map(Vec::as_slice),
+        Some(&b"data: first\n\n"[..])
+    );
+    assert!(chunks.len() >= 3, "only {} chunks", chunks.len());
+    let mut parser = Parser::new();
+    let mut data = Vec::new();
+    for c in &chunks {
+        parser
+            .feed(c, |f| {
+                if let Frame::Event(e) = f {
+                    data.push(e.data.to_string());
+                }
+            })
+            .expect("parse");
+    }
+    assert_eq!(data, ["first", "caf\u{FFFD}é"]);
+}
+
+/// Method, headers (a non-ASCII Last-Event-ID as UTF-8) and body reach the server.
+pub async fn sends_method_headers_and_body() {
+    let t = token("echo");
+    let mut init = Init::new("POST");
+    init.header("X-Test", "yes")
+        .header("Last-Event-ID", "é-1")
+        .body(b"{\"q\":1}");
+    let response = fetch(&format!("{SERVER}/echo?token={t}&end=close"), &init)
+        .await
+        .expect("fetch");
+    let mut body = response.body().expect("body");
+    let mut parser = Parser::new();
+    let mut events = Vec::new();
+    while let Some(chunk) = body.chunk().await.expect("read") {
+        events.extend(parser.events(&chunk).expect("parse"));
+    }
+    let get = |name: &str| {
+        events
+            .iter()
+            .find(|e| e.event_type == name)
+            .map(|e| e.data.clone())
+    };
+    assert_eq!(get("method").as_deref(), Some("POST"));
+    assert_eq!(get("body").as_deref(), Some("{\"q\":1}"));
+    assert_eq!(get("last-event-id").as_deref(), Some("é-1"));
+    assert!(get("headers").is_some_and(|h| h.contains("[\"x-test\",\"yes\"]")));
+}
+
+/// Aborting rejects the pending read instead of leaving it hanging.
+pub async fn abort_rejects_the_pending_read() {
+    let t = token("abort");
+    let init = Init::new("GET");
+    let script = r#"{"steps":[{"write":": open\n\n"}],"end":"hang"}"#;
+    let response = fetch(&inline(&t, script), &init).await.expect("fetch");
+    let mut body = response.body().expect("body");
+    assert!(body.chunk().await.expect("first chunk").is_some());
+    init.abort();
+    assert!(
+        body.chunk().await.is_err(),
+        "a read after abort must reject"
+    );
+}
+
+/// Declares every shared test as a `#[wasm_bindgen_test]` of the including suite.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $name() {
+                common::$name().await;
+            }
+        )*
+    };
+}
+
+macro_rules! all_tests {
+    () => {
+        suite!(
+            streams_the_body_chunk_by_chunk,
+            sends_method_headers_and_body,
+            abort_rejects_the_pending_read
+        );
+    };
+}

@@ -1,0 +1,10 @@
+//! The shared suite in a browser page, against sse-testserver.
+
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod common;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+all_tests!();
