@@ -27,7 +27,7 @@
 //!   dispatch, wait or fail.
 //! - [`options`]: the one options type both clients take.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;

@@ -13,7 +13,6 @@
 //!   appended to, so time is linear for every chunking.
 //! - Memory is bounded by [`Parser::with_max_event_size`]: the carried line plus the data buffer.
 
-use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -112,13 +111,20 @@ impl core::error::Error for ParseError {}
 
 /// Where the pending data buffer lives during one `feed` call.
 #[derive(Clone, Copy)]
-enum Data {
+enum Data<'c> {
     /// No `data` field yet: nothing to dispatch.
     None,
-    /// One data line, still a slice of the current chunk (`start..end`).
-    Chunk(usize, usize),
+    /// One data line, still a slice of the current chunk.
+    Chunk(&'c str),
     /// In `Parser::data`.
     Owned,
+}
+
+/// A complete line: a slice of the chunk, or decoded from the carried buffer or lossily.
+#[derive(Clone, Copy)]
+enum Line<'c, 'l> {
+    Chunk(&'c str),
+    Other(&'l str),
 }
 
 /// The incremental parser. One per [`crate::reconnect::Machine`] or connection; it keeps the
@@ -127,12 +133,16 @@ enum Data {
 pub struct Parser {
     /// The unfinished line carried from earlier chunks.
     line: Vec<u8>,
-    /// The data buffer without its final LF (valid when `has_data`).
+    /// The data buffer without its final LF (valid when `has_data`), from `data_start` on: a
+    /// long data line carried across chunks becomes the buffer as it is, prefix and all.
     data: String,
+    data_start: usize,
     has_data: bool,
     event_type: String,
     /// The last event ID buffer: set by `id:`, committed at dispatch.
     id_buffer: String,
+    /// An `id:` field was seen since the last dispatch (saves a compare per event).
+    id_seen: bool,
     last_event_id: String,
     /// The previous chunk ended in CR: a LF starting the next one ends nothing.
     skip_lf: bool,
@@ -154,9 +164,11 @@ impl Parser {
         Parser {
             line: Vec::new(),
             data: String::new(),
+            data_start: 0,
             has_data: false,
             event_type: String::new(),
             id_buffer: String::new(),
+            id_seen: false,
             last_event_id: String::new(),
             skip_lf: false,
             first_line: true,
@@ -188,11 +200,11 @@ impl Parser {
     /// uncommitted id, and readies the parser for the next stream (a new BOM may lead it).
     pub fn finish(&mut self) {
         self.line.clear();
-        self.data.clear();
-        self.has_data = false;
+        self.clear_data();
         self.event_type.clear();
         self.id_buffer.clear();
         self.id_buffer.push_str(&self.last_event_id);
+        self.id_seen = false;
         self.skip_lf = false;
         self.first_line = true;
         self.failed = None;
@@ -222,50 +234,115 @@ impl Parser {
         } else {
             Data::None
         };
-        while pos < chunk.len() {
-            let Some(i) = memchr::memchr2(b'\n', b'\r', &chunk[pos..]) else {
-                // No line end: carry the rest.
-                let rest = &chunk[pos..];
-                if self.line.len() + rest.len() + self.data_len(data) > self.max_event_size {
-                    return Err(self.fail());
-                }
-                self.line.extend_from_slice(rest);
-                break;
-            };
-            let end = pos + i;
-            let result = if self.line.is_empty() {
-                self.line_from_chunk(chunk, pos, end, &mut data, &mut sink)
-            } else {
-                if self.line.len() + i + self.data_len(data) > self.max_event_size {
-                    return Err(self.fail());
-                }
-                self.line.extend_from_slice(&chunk[pos..end]);
-                let line = core::mem::take(&mut self.line);
-                let r = match String::from_utf8_lossy(&line) {
-                    Cow::Borrowed(s) => self.process_line(s, None, chunk, &mut data, &mut sink),
-                    Cow::Owned(s) => self.process_line(&s, None, chunk, &mut data, &mut sink),
-                };
-                self.line = line;
-                self.line.clear();
-                r
-            };
-            if result.is_err() {
-                return Err(self.fail());
-            }
-            pos = end + 1;
-            if chunk[end] == b'\r' {
-                if pos == chunk.len() {
-                    self.skip_lf = true;
-                } else if chunk[pos] == b'\n' {
-                    pos += 1;
-                }
-            }
+        let result = self.feed_lines(chunk, pos, &mut data, &mut sink);
+        if result.is_err() {
+            return Err(self.fail());
         }
         // The chunk goes away: a data line still borrowed from it moves into the parser.
-        if let Data::Chunk(s, e) = data {
-            self.data.clear();
-            self.data.push_str(chunk_str(chunk, s, e));
+        if let Data::Chunk(s) = data {
+            self.clear_data();
+            self.data.push_str(s);
+            self.has_data = true;
         }
+        Ok(())
+    }
+
+    fn feed_lines<'c, F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &'c [u8],
+        mut pos: usize,
+        data: &mut Data<'c>,
+        sink: &mut F,
+    ) -> Result<(), ParseError> {
+        // First the line carried from earlier chunks, which this chunk may complete.
+        if !self.line.is_empty() && pos < chunk.len() {
+            let Some(i) = memchr::memchr2(b'\n', b'\r', &chunk[pos..]) else {
+                return self.carry(&chunk[pos..], data);
+            };
+            let end = pos + i;
+            self.carry(&chunk[pos..end], data)?;
+            let line = core::mem::take(&mut self.line);
+            // The fast validator first; the (byte-by-byte) lossy one only for invalid input.
+            let mut recycled = match utf8(&line) {
+                Ok(_) => self.carried_line(into_string(line), data, sink)?,
+                Err(_) => {
+                    self.process_line(Line::Other(&String::from_utf8_lossy(&line)), data, sink)?;
+                    line
+                }
+            };
+            recycled.clear();
+            self.line = recycled;
+            pos = self.after_line_end(chunk, end);
+        }
+        // Then every complete line of the rest. Line ends are ASCII, so when the region up to the
+        // last line end is valid UTF-8 as a whole, so is each line in it: one validation.
+        let Some(last) = memchr::memrchr2(b'\n', b'\r', &chunk[pos..]) else {
+            return self.carry(&chunk[pos..], data);
+        };
+        let region_end = pos + last + 1;
+        match utf8(&chunk[pos..region_end]) {
+            Ok(text) => {
+                let base = pos;
+                let bytes = text.as_bytes();
+                let mut at = 0;
+                // One pass finds every line end of the region.
+                for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+                    if end < at {
+                        continue; // the LF of a CRLF
+                    }
+                    if end == at {
+                        // The blank line that ends most events.
+                        self.first_line = false;
+                        self.dispatch(data, sink);
+                    } else {
+                        self.process_line(Line::Chunk(&text[at..end]), data, sink)?;
+                    }
+                    at = self.after_line_end(chunk, base + end) - base;
+                }
+                pos = base + at;
+            }
+            Err(_) => {
+                while pos < region_end {
+                    let end = pos
+                        + memchr::memchr2(b'\n', b'\r', &chunk[pos..region_end])
+                            .unwrap_or(region_end - pos);
+                    match utf8(&chunk[pos..end]) {
+                        Ok(s) => self.process_line(Line::Chunk(s), data, sink)?,
+                        Err(_) => {
+                            let s = String::from_utf8_lossy(&chunk[pos..end]);
+                            self.process_line(Line::Other(&s), data, sink)?;
+                        }
+                    }
+                    pos = self.after_line_end(chunk, end);
+                }
+            }
+        }
+        self.carry(&chunk[pos.min(chunk.len())..], data)
+    }
+
+    /// Where the next line starts after the line end at `end`; a CR that ends the chunk makes a
+    /// LF at the start of the next chunk part of it.
+    fn after_line_end(&mut self, chunk: &[u8], end: usize) -> usize {
+        let next = end + 1;
+        if chunk[end] == b'\r' {
+            match chunk.get(next) {
+                None => self.skip_lf = true,
+                Some(b'\n') => return next + 1,
+                Some(_) => {}
+            }
+        }
+        next
+    }
+
+    /// Keeps the start of an unfinished line, within the event size limit.
+    fn carry(&mut self, bytes: &[u8], data: &Data<'_>) -> Result<(), ParseError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.line.len() + bytes.len() + self.data_len(data) > self.max_event_size {
+            return Err(self.too_large());
+        }
+        self.line.extend_from_slice(bytes);
         Ok(())
     }
 
@@ -281,94 +358,102 @@ impl Parser {
         Ok(out)
     }
 
-    fn data_len(&self, data: Data) -> usize {
+    fn data_len(&self, data: &Data<'_>) -> usize {
         match data {
             Data::None => 0,
-            Data::Chunk(s, e) => e - s,
-            Data::Owned => self.data.len(),
+            Data::Chunk(s) => s.len(),
+            Data::Owned => self.data.len() - self.data_start,
+        }
+    }
+
+    fn too_large(&self) -> ParseError {
+        ParseError::EventTooLarge {
+            limit: self.max_event_size,
         }
     }
 
     fn fail(&mut self) -> ParseError {
-        let e = ParseError::EventTooLarge {
-            limit: self.max_event_size,
-        };
+        let e = self.too_large();
         self.finish();
         // Free what the oversized event held.
         self.line = Vec::new();
         self.data = String::new();
+        self.data_start = 0;
         self.failed = Some(e);
         e
     }
 
-    fn line_from_chunk<F: FnMut(Frame<'_>)>(
+    /// A carried line, complete and valid. A data line that starts an event becomes the data
+    /// buffer without a copy (long lines are the ones carried). Returns a buffer to reuse.
+    fn carried_line<F: FnMut(Frame<'_>)>(
         &mut self,
-        chunk: &[u8],
-        start: usize,
-        end: usize,
-        data: &mut Data,
+        line: String,
+        data: &mut Data<'_>,
         sink: &mut F,
-    ) -> Result<(), ParseError> {
-        match core::str::from_utf8(&chunk[start..end]) {
-            Ok(s) => self.process_line(s, Some(start), chunk, data, sink),
-            Err(_) => {
-                let s = String::from_utf8_lossy(&chunk[start..end]);
-                self.process_line(&s, None, chunk, data, sink)
+    ) -> Result<Vec<u8>, ParseError> {
+        let bom = if self.first_line && line.starts_with('\u{FEFF}') {
+            3
+        } else {
+            0
+        };
+        let (name, value_at) = split_field(&line[bom..]);
+        if name == "data" && matches!(data, Data::None) {
+            self.first_line = false;
+            if line.len() - bom - value_at > self.max_event_size {
+                return Err(self.too_large());
             }
+            let old = core::mem::replace(&mut self.data, line);
+            self.data_start = bom + value_at;
+            self.has_data = true;
+            *data = Data::Owned;
+            return Ok(old.into_bytes());
         }
+        self.process_line(Line::Other(&line), data, sink)?;
+        Ok(line.into_bytes())
     }
 
-    /// One complete line. `at` is where `line` starts in `chunk` when it is a slice of it.
-    fn process_line<F: FnMut(Frame<'_>)>(
+    /// One complete line.
+    fn process_line<'c, F: FnMut(Frame<'_>)>(
         &mut self,
-        mut line: &str,
-        mut at: Option<usize>,
-        chunk: &[u8],
-        data: &mut Data,
+        line: Line<'c, '_>,
+        data: &mut Data<'c>,
         sink: &mut F,
     ) -> Result<(), ParseError> {
+        let mut text = match line {
+            Line::Chunk(s) | Line::Other(s) => s,
+        };
         if self.first_line {
             self.first_line = false;
-            if let Some(rest) = line.strip_prefix('\u{FEFF}') {
-                line = rest;
-                at = at.map(|a| a + 3);
+            if let Some(rest) = text.strip_prefix('\u{FEFF}') {
+                text = rest;
             }
         }
-        if line.is_empty() {
-            self.dispatch(chunk, data, sink);
+        if text.is_empty() {
+            self.dispatch(data, sink);
             return Ok(());
         }
-        let (name, value, value_off) = match memchr::memchr(b':', line.as_bytes()) {
-            Some(c) => {
-                let v = &line[c + 1..];
-                match v.strip_prefix(' ') {
-                    Some(v) => (&line[..c], v, c + 2),
-                    None => (&line[..c], v, c + 1),
-                }
-            }
-            None => (line, "", line.len()),
-        };
+        let (name, value_at) = split_field(text);
+        let value = &text[value_at..];
         match name {
             "" => sink(Frame::Comment(value)),
             "data" => {
-                let new_len = self.data_len(*data) + usize::from(self.has_data) + value.len();
+                let new_len = self.data_len(data) + usize::from(self.has_data) + value.len();
                 if new_len > self.max_event_size {
-                    return Err(ParseError::EventTooLarge {
-                        limit: self.max_event_size,
-                    });
+                    return Err(self.too_large());
                 }
-                match (*data, at) {
-                    (Data::None, Some(a)) => {
-                        *data = Data::Chunk(a + value_off, a + value_off + value.len())
+                match (*data, line) {
+                    // The first data line of an event inside the chunk: borrowed, not copied.
+                    (Data::None, Line::Chunk(s)) => {
+                        *data = Data::Chunk(&s[s.len() - value.len()..])
                     }
-                    (Data::None, None) => {
-                        self.data.clear();
+                    (Data::None, Line::Other(_)) => {
+                        self.clear_data();
                         self.data.push_str(value);
                         *data = Data::Owned;
                     }
-                    (Data::Chunk(s, e), _) => {
-                        self.data.clear();
-                        self.data.push_str(chunk_str(chunk, s, e));
+                    (Data::Chunk(first), _) => {
+                        self.clear_data();
+                        self.data.push_str(first);
                         self.data.push('\n');
                         self.data.push_str(value);
                         *data = Data::Owned;
@@ -385,6 +470,7 @@ impl Parser {
                 self.event_type.push_str(value);
             }
             "id" if !value.contains('\0') => {
+                self.id_seen = true;
                 self.id_buffer.clear();
                 self.id_buffer.push_str(value);
             }
@@ -398,8 +484,9 @@ impl Parser {
         Ok(())
     }
 
-    fn dispatch<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], data: &mut Data, sink: &mut F) {
-        let id_changed = self.last_event_id != self.id_buffer;
+    fn dispatch<F: FnMut(Frame<'_>)>(&mut self, data: &mut Data<'_>, sink: &mut F) {
+        let id_changed = self.id_seen && self.last_event_id != self.id_buffer;
+        self.id_seen = false;
         if id_changed {
             self.last_event_id.clear();
             self.last_event_id.push_str(&self.id_buffer);
@@ -412,8 +499,8 @@ impl Parser {
                 }
                 return;
             }
-            Data::Chunk(s, e) => chunk_str(chunk, s, e),
-            Data::Owned => self.data.as_str(),
+            Data::Chunk(s) => s,
+            Data::Owned => self.data.get(self.data_start..).unwrap_or_default(),
         };
         let event_type = if self.event_type.is_empty() {
             "message"
@@ -426,15 +513,9 @@ impl Parser {
             last_event_id: &self.last_event_id,
         }));
         *data = Data::None;
-        self.has_data = false;
-        self.data.clear();
+        self.clear_data();
         self.event_type.clear();
     }
-}
-
-/// A slice of the chunk known to be valid UTF-8 (it was checked when the line was read).
-fn chunk_str(chunk: &[u8], start: usize, end: usize) -> &str {
-    core::str::from_utf8(&chunk[start..end]).unwrap_or_default()
 }
 
 /// A non-empty run of ASCII digits as a number, saturating instead of overflowing.
@@ -445,4 +526,39 @@ pub(crate) fn parse_digits(s: &str) -> Option<u64> {
     Some(s.bytes().fold(0u64, |n, b| {
         n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
     }))
+}
+
+/// Validates UTF-8 (SIMD where the platform has it).
+fn utf8(bytes: &[u8]) -> Result<&str, simdutf8::basic::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes)
+}
+
+impl Parser {
+    fn clear_data(&mut self) {
+        self.data.clear();
+        self.data_start = 0;
+        self.has_data = false;
+    }
+}
+
+/// A line's field name and where its value starts (after the colon and one space).
+fn split_field(text: &str) -> (&str, usize) {
+    let bytes = text.as_bytes();
+    // `data: ` first: nearly every line of a busy stream is one.
+    if bytes.get(..6) == Some(b"data: ") {
+        return ("data", 6);
+    }
+    match bytes.iter().position(|&b| b == b':') {
+        Some(c) if bytes.get(c + 1) == Some(&b' ') => (&text[..c], c + 2),
+        Some(c) => (&text[..c], c + 1),
+        None => (text, text.len()),
+    }
+}
+
+/// A buffer [`utf8`] has validated, as a `String` without a second validation or a copy.
+#[allow(unsafe_code)]
+fn into_string(valid: Vec<u8>) -> String {
+    debug_assert!(utf8(&valid).is_ok());
+    // SAFETY: the only caller validated these bytes with `utf8` just before.
+    unsafe { String::from_utf8_unchecked(valid) }
 }

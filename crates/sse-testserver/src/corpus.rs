@@ -73,7 +73,11 @@ impl Corpus {
                     while data.len() < 64 * 1024 {
                         push_words(&mut data, 16, &mut rng);
                     }
-                    data.truncate(64 * 1024);
+                    let mut cut = 64 * 1024;
+                    while !data.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    data.truncate(cut);
                 }
             }
             let id = matches!(self, Corpus::Multiline).then(|| i.to_string());

@@ -1,9 +1,13 @@
 //! `sse-testserver --port N [--cross-port M] [--static DIR]`: the scenario server on loopback.
+//! `sse-testserver --write-corpora DIR`: writes the benchmark corpora as `DIR/NAME.sse` and exits
+//! (for benchmarks outside Rust, which must parse the very same bytes).
 
 use tokio::net::TcpListener;
 
 fn usage() -> ! {
-    eprintln!("usage: sse-testserver [--port N] [--cross-port M] [--static DIR]");
+    eprintln!(
+        "usage: sse-testserver [--port N] [--cross-port M] [--static DIR] | --write-corpora DIR"
+    );
     std::process::exit(2)
 }
 
@@ -19,6 +23,19 @@ async fn main() {
             "--port" => port = value().parse().unwrap_or_else(|_| usage()),
             "--cross-port" => cross_port = Some(value().parse().unwrap_or_else(|_| usage())),
             "--static" => static_dir = Some(value()),
+            "--write-corpora" => {
+                let dir = std::path::PathBuf::from(value());
+                for c in sse_testserver::corpus::Corpus::ALL {
+                    let path = dir.join(format!("{}.sse", c.name()));
+                    if let Err(e) = std::fs::create_dir_all(&dir)
+                        .and_then(|()| std::fs::write(&path, c.generate(c.default_events())))
+                    {
+                        eprintln!("sse-testserver: cannot write {}: {e}", path.display());
+                        std::process::exit(1);
+                    }
+                }
+                return;
+            }
             _ => usage(),
         }
     }
