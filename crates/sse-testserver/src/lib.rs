@@ -61,6 +61,111 @@ pub struct Script {
     /// How the body ends.
     #[serde(default)]
     pub end: End,
+    /// Compress the body (`gzip` or `br`), flushed after every step.
+    #[serde(default)]
+    pub encoding: Option<Encoding>,
+}
+
+/// A content coding, flushed per write so that events arrive as they are written.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// `Content-Encoding: gzip`.
+    Gzip,
+    /// `Content-Encoding: br`.
+    Br,
+}
+
+impl Encoding {
+    fn from_query(q: &HashMap<String, String>) -> Option<Encoding> {
+        match q.get("encoding").map(String::as_str) {
+            Some("gzip") => Some(Encoding::Gzip),
+            Some("br") => Some(Encoding::Br),
+            _ => None,
+        }
+    }
+}
+
+enum Compressor {
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Br(Box<brotli::CompressorWriter<Vec<u8>>>),
+}
+
+impl Compressor {
+    fn new(e: Encoding) -> Compressor {
+        match e {
+            Encoding::Gzip => Compressor::Gzip(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::fast(),
+            )),
+            Encoding::Br => Compressor::Br(Box::new(brotli::CompressorWriter::new(
+                Vec::new(),
+                4096,
+                5,
+                22,
+            ))),
+        }
+    }
+
+    /// Compresses and flushes `chunk`, returning what is ready to send.
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        use std::io::Write;
+        let out = match self {
+            Compressor::Gzip(w) => {
+                let _ = w.write_all(chunk).and_then(|()| w.flush());
+                std::mem::take(w.get_mut())
+            }
+            Compressor::Br(w) => {
+                let _ = w.write_all(chunk).and_then(|()| w.flush());
+                std::mem::take(w.get_mut())
+            }
+        };
+        Bytes::from(out)
+    }
+
+    fn finish(self) -> Bytes {
+        match self {
+            Compressor::Gzip(w) => Bytes::from(w.finish().unwrap_or_default()),
+            Compressor::Br(w) => Bytes::from(w.into_inner()),
+        }
+    }
+}
+
+/// The sending side of a streaming response.
+struct Writer {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    compressor: Option<Compressor>,
+}
+
+impl Writer {
+    /// Sends one chunk; false once the client has gone.
+    async fn send(&mut self, chunk: Bytes) -> bool {
+        let chunk = match &mut self.compressor {
+            Some(c) => c.push(&chunk),
+            None => chunk,
+        };
+        self.tx.send(Ok(chunk)).await.is_ok()
+    }
+
+    /// Ends the body as the script says.
+    async fn end(mut self, end: End) {
+        match end {
+            End::Close => {
+                if let Some(c) = self.compressor.take() {
+                    let _ = self.tx.send(Ok(c.finish())).await;
+                }
+            }
+            End::Hang => self.tx.closed().await,
+            End::Reset => {
+                // Let the server write out what was sent before breaking the connection.
+                while self.tx.capacity() < self.tx.max_capacity() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let _ = self.tx.send(Err(reset_error())).await;
+            }
+        }
+    }
 }
 
 fn ok() -> u16 {
@@ -77,6 +182,13 @@ pub enum Step {
     Hex(String),
     /// Wait this many milliseconds.
     Sleep(u64),
+    /// Write `text` `times` times as one chunk (at most 64 MiB): an endless line, a huge event.
+    Repeat {
+        /// What to repeat.
+        text: String,
+        /// How often.
+        times: usize,
+    },
 }
 
 /// How a scripted body ends.
@@ -131,6 +243,8 @@ impl AppState {
 pub struct Server {
     addr: SocketAddr,
     cross_origin: SocketAddr,
+    tls: SocketAddr,
+    certificate_pem: String,
 }
 
 impl Server {
@@ -142,26 +256,40 @@ impl Server {
     pub fn cross_origin_url(&self) -> String {
         format!("http://{}", self.cross_origin)
     }
+    /// The base URL of the TLS listener (HTTP/2 by ALPN, or HTTP/1.1), same endpoints and state.
+    pub fn tls_url(&self) -> String {
+        format!("https://localhost:{}", self.tls.port())
+    }
+    /// The TLS listener's self-signed certificate (made at start), for clients to trust.
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate_pem
+    }
 }
 
 /// Starts the server in-process on ephemeral loopback ports (tokio runtime required).
 pub async fn spawn() -> std::io::Result<Server> {
     let main = TcpListener::bind("127.0.0.1:0").await?;
     let cross = TcpListener::bind("127.0.0.1:0").await?;
-    serve(main, cross, None).await
+    let tls = TcpListener::bind("127.0.0.1:0").await?;
+    serve(main, cross, tls, None).await
 }
 
-/// Serves on the given listeners; `static_dir` serves files at `/` (the demo).
+/// Serves on the given listeners (plain, plain cross-origin, TLS); `static_dir` serves files at
+/// `/` (the demo).
 pub async fn serve(
     main: TcpListener,
     cross: TcpListener,
+    tls: TcpListener,
     static_dir: Option<String>,
 ) -> std::io::Result<Server> {
+    let app = router(AppState::default(), static_dir);
+    let (acceptor, certificate_pem) = tls_acceptor()?;
     let server = Server {
         addr: main.local_addr()?,
         cross_origin: cross.local_addr()?,
+        tls: tls.local_addr()?,
+        certificate_pem,
     };
-    let app = router(AppState::default(), static_dir);
     for listener in [main, cross] {
         let app = app.clone();
         tokio::spawn(async move {
@@ -170,7 +298,50 @@ pub async fn serve(
             }
         });
     }
+    tokio::spawn(serve_tls(tls, acceptor, app));
     Ok(server)
+}
+
+fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    fn other(e: impl std::fmt::Display) -> std::io::Error {
+        std::io::Error::other(e.to_string())
+    }
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(other)?;
+    let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(other)?
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .map_err(other)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        made.cert.pem(),
+    ))
+}
+
+async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
 }
 
 fn router(state: AppState, static_dir: Option<String>) -> Router {
@@ -331,11 +502,13 @@ async fn play_inline(Query(q): Params) -> Response<Body> {
     }
 }
 
-/// A streaming response fed by a task; an `Err` item breaks the connection.
+/// A streaming response fed by a task through the returned writer; an `Err` item breaks the
+/// connection.
 fn streaming(
     status: u16,
     headers: &[(String, String)],
-) -> (Response<Body>, mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    encoding: Option<Encoding>,
+) -> (Response<Body>, Writer) {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -361,7 +534,18 @@ fn streaming(
             h.append(n, v);
         }
     }
-    (res, tx)
+    match encoding {
+        Some(Encoding::Gzip) => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))
+        }
+        Some(Encoding::Br) => h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br")),
+        None => None,
+    };
+    let writer = Writer {
+        tx,
+        compressor: encoding.map(Compressor::new),
+    };
+    (res, writer)
 }
 
 fn reset_error() -> std::io::Error {
@@ -369,34 +553,27 @@ fn reset_error() -> std::io::Error {
 }
 
 fn play(script: Script) -> Response<Body> {
-    let (res, tx) = streaming(script.status, &script.headers);
+    let (res, mut out) = streaming(script.status, &script.headers, script.encoding);
     tokio::spawn(async move {
         for step in script.steps {
             let chunk = match step {
                 Step::Write(s) => Bytes::from(s),
                 Step::Hex(h) => Bytes::from(hex(&h)),
+                Step::Repeat { text, times } => {
+                    Bytes::from(text.repeat(times.min((64 << 20) / text.len().max(1))))
+                }
                 Step::Sleep(ms) => {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     continue;
                 }
             };
-            if tx.send(Ok(chunk)).await.is_err() {
+            if !out.send(chunk).await {
                 return;
             }
         }
-        finish(tx, script.end).await;
+        out.end(script.end).await;
     });
     res
-}
-
-async fn finish(tx: mpsc::Sender<Result<Bytes, std::io::Error>>, end: End) {
-    match end {
-        End::Close => {}
-        End::Hang => tx.closed().await,
-        End::Reset => {
-            let _ = tx.send(Err(reset_error())).await;
-        }
-    }
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -453,7 +630,7 @@ async fn counter(
             1 + (x % 120) as usize
         })
     });
-    let (res, tx) = streaming(200, &[]);
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
     tokio::spawn(async move {
         let mut sent = 0usize;
         let mut out = Vec::new();
@@ -464,23 +641,20 @@ async fn counter(
             if let Some(cut) = cut {
                 if sent + out.len() >= cut {
                     let keep = cut - sent;
-                    let _ = tx.send(Ok(Bytes::copy_from_slice(&out[..keep]))).await;
-                    let _ = tx.send(Err(reset_error())).await;
+                    tx.send(Bytes::copy_from_slice(&out[..keep])).await;
+                    tx.end(End::Reset).await;
                     return;
                 }
             }
             sent += out.len();
-            if tx
-                .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                .await
-                .is_err()
-            {
+            if !tx.send(Bytes::from(std::mem::take(&mut out))).await {
                 return;
             }
             if interval > 0 {
                 tokio::time::sleep(Duration::from_millis(interval)).await;
             }
         }
+        tx.end(End::Close).await;
     });
     res
 }
@@ -517,14 +691,16 @@ async fn echo(Query(q): Params, method: Method, headers: HeaderMap, body: Bytes)
             &String::from_utf8_lossy(id.as_bytes()),
         );
     }
-    respond_then(out, end_of(&q, End::Hang))
+    respond_then(out, &q)
 }
 
-fn respond_then(out: Vec<u8>, end: End) -> Response<Body> {
-    let (res, tx) = streaming(200, &[]);
+/// Sends `out`, then ends as the query's `end` says (default: hang), compressed as it says.
+fn respond_then(out: Vec<u8>, q: &HashMap<String, String>) -> Response<Body> {
+    let end = end_of(q, End::Hang);
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(q));
     tokio::spawn(async move {
-        if tx.send(Ok(Bytes::from(out))).await.is_ok() {
-            finish(tx, end).await;
+        if tx.send(Bytes::from(out)).await {
+            tx.end(end).await;
         }
     });
     res
@@ -544,7 +720,7 @@ async fn auth(Query(q): Params, headers: HeaderMap) -> Response<Body> {
         None,
         &String::from_utf8_lossy(value.as_bytes()),
     );
-    respond_then(out, end_of(&q, End::Hang))
+    respond_then(out, &q)
 }
 
 async fn redirect(Query(q): Params) -> Response<Body> {
@@ -569,16 +745,17 @@ async fn bench(Query(q): Params) -> Response<Body> {
     };
     let n = num(&q, "n", corpus.default_events());
     let bytes = Bytes::from(corpus.generate(n));
-    let (res, tx) = streaming(200, &[]);
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
     tokio::spawn(async move {
         let mut start = 0;
         while start < bytes.len() {
             let end = (start + 16 * 1024).min(bytes.len());
-            if tx.send(Ok(bytes.slice(start..end))).await.is_err() {
+            if !tx.send(bytes.slice(start..end)).await {
                 return;
             }
             start = end;
         }
+        tx.end(End::Close).await;
     });
     res
 }

@@ -1,4 +1,5 @@
-//! `sse-testserver --port N [--cross-port M] [--static DIR]`: the scenario server on loopback.
+//! `sse-testserver --port N [--cross-port M] [--tls-port T] [--static DIR]`: the scenario server
+//! on loopback (cross-origin listener on N+1 and TLS on N+2 unless given).
 //! `sse-testserver --write-corpora DIR`: writes the benchmark corpora as `DIR/NAME.sse` and exits
 //! (for benchmarks outside Rust, which must parse the very same bytes).
 
@@ -6,7 +7,7 @@ use tokio::net::TcpListener;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sse-testserver [--port N] [--cross-port M] [--static DIR] | --write-corpora DIR"
+        "usage: sse-testserver [--port N] [--cross-port M] [--tls-port T] [--static DIR] | --write-corpora DIR"
     );
     std::process::exit(2)
 }
@@ -15,6 +16,7 @@ fn usage() -> ! {
 async fn main() {
     let mut port = 8787u16;
     let mut cross_port = None;
+    let mut tls_port = None;
     let mut static_dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -22,6 +24,7 @@ async fn main() {
         match arg.as_str() {
             "--port" => port = value().parse().unwrap_or_else(|_| usage()),
             "--cross-port" => cross_port = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--tls-port" => tls_port = Some(value().parse().unwrap_or_else(|_| usage())),
             "--static" => static_dir = Some(value()),
             "--write-corpora" => {
                 let dir = std::path::PathBuf::from(value());
@@ -40,6 +43,7 @@ async fn main() {
         }
     }
     let cross_port = cross_port.unwrap_or(port.wrapping_add(1));
+    let tls_port = tls_port.unwrap_or(port.wrapping_add(2));
     let bind = |p: u16| async move {
         TcpListener::bind(("127.0.0.1", p))
             .await
@@ -48,13 +52,18 @@ async fn main() {
                 std::process::exit(1)
             })
     };
-    let (main, cross) = (bind(port).await, bind(cross_port).await);
-    match sse_testserver::serve(main, cross, static_dir).await {
+    let (main, cross, tls) = (
+        bind(port).await,
+        bind(cross_port).await,
+        bind(tls_port).await,
+    );
+    match sse_testserver::serve(main, cross, tls, static_dir).await {
         Ok(server) => {
             println!(
-                "sse-testserver listening on {} (cross-origin {})",
+                "sse-testserver listening on {} (cross-origin {}, TLS {})",
                 server.url(),
-                server.cross_origin_url()
+                server.cross_origin_url(),
+                server.tls_url()
             );
             let _ = tokio::signal::ctrl_c().await;
         }
