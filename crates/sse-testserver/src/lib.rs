@@ -16,11 +16,11 @@
 //! | `POST /script?token=T` | stores scripts (a JSON array, one per connection; the last repeats) |
 //! | `/s?token=T` | plays the next stored script of `T` |
 //! | `/inline?script=JSON` | plays one script given in the URL |
-//! | `/counter?token=T&total=N` | events `1..=N` (id = data = n), resuming after `Last-Event-ID` (header or `lastEventId` query); `drops=K` cuts K connections at random byte offsets (`seed`), `interval=ms` paces; 204 once done |
+//! | `/counter?token=T&total=N` | events `1..=N` (id = data = n), resuming after `Last-Event-ID` (header or `lastEventId` query); `drops=K` cuts K connections at random byte offsets (`seed`) or at byte `at` of the events, `interval=ms` paces; 204 once done |
 //! | `/echo?token=T` | the method, headers and body back as events (`end=close` ends the stream) |
 //! | `/auth?token=T` | 401 without `Authorization`; else its value back as an event |
 //! | `/redirect?code=307&to=URL` | a redirect |
-//! | `/bench?corpus=llm&n=N` | a benchmark corpus, as fast as the socket takes it |
+//! | `/bench?corpus=llm&n=N&chunk=B` | a benchmark corpus in writes of `B` bytes (default 16 KiB), as fast as the socket takes it |
 //! | `/log?token=T` | the request log of `T` |
 //!
 //! A script: `{"status":200, "headers":[["X","y"]], "steps":[{"write":"data: a\n\n"},
@@ -217,6 +217,10 @@ pub struct LogEntry {
     pub body: String,
     /// The `Last-Event-ID` header decoded as UTF-8, when sent.
     pub last_event_id: Option<String>,
+    /// The HTTP version (`HTTP/1.1`, `HTTP/2.0`).
+    pub version: String,
+    /// The client's address: requests over one connection share it.
+    pub peer: String,
 }
 
 #[derive(Default)]
@@ -230,6 +234,8 @@ struct Token {
 #[derive(Clone, Default)]
 struct AppState {
     tokens: Arc<Mutex<HashMap<String, Token>>>,
+    /// Generated corpora, so a benchmark measures the client, not the generator.
+    corpora: Arc<Mutex<HashMap<(&'static str, usize), Bytes>>>,
 }
 
 impl AppState {
@@ -293,6 +299,7 @@ pub async fn serve(
     for listener in [main, cross] {
         let app = app.clone();
         tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("sse-testserver: {e}");
             }
@@ -328,10 +335,13 @@ fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
 async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     loop {
-        let Ok((tcp, _)) = listener.accept().await else {
+        let Ok((tcp, peer)) = listener.accept().await else {
             continue;
         };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
+        let acceptor = acceptor.clone();
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
@@ -393,6 +403,11 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
         let req = match token {
             Some(token) => {
                 let (parts, body) = req.into_parts();
+                let peer = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.to_string())
+                    .unwrap_or_default();
                 let bytes = axum::body::to_bytes(body, 16 << 20)
                     .await
                     .unwrap_or_default();
@@ -414,6 +429,8 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
                         .headers
                         .get("last-event-id")
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                    version: format!("{:?}", parts.version),
+                    peer,
                 };
                 state.with(&token, |t| t.log.push(entry));
                 Request::from_parts(parts, Body::from(bytes))
@@ -619,7 +636,8 @@ async fn counter(
         return plain(StatusCode::NO_CONTENT, "");
     }
     let token = q.get("token").cloned().unwrap_or_default();
-    // Whether this connection is cut, and after how many bytes (deterministic per seed).
+    let at: Option<usize> = q.get("at").and_then(|v| v.parse().ok());
+    // Whether this connection is cut, and after how many bytes (`at`, or random per seed).
     let cut = state.with(&token, |t| {
         (t.drops_done < drops).then(|| {
             t.drops_done += 1;
@@ -627,7 +645,7 @@ async fn counter(
             x ^= x >> 33;
             x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
             x ^= x >> 33;
-            1 + (x % 120) as usize
+            at.unwrap_or(1 + (x % 120) as usize)
         })
     });
     let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
@@ -736,7 +754,7 @@ async fn redirect(Query(q): Params) -> Response<Body> {
     res
 }
 
-async fn bench(Query(q): Params) -> Response<Body> {
+async fn bench(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
     let Some(corpus) = q.get("corpus").and_then(|c| corpus::Corpus::from_name(c)) else {
         return plain(
             StatusCode::BAD_REQUEST,
@@ -744,12 +762,19 @@ async fn bench(Query(q): Params) -> Response<Body> {
         );
     };
     let n = num(&q, "n", corpus.default_events());
-    let bytes = Bytes::from(corpus.generate(n));
+    let chunk = num(&q, "chunk", 16 * 1024).max(1);
+    let bytes = {
+        let mut cache = state.corpora.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry((corpus.name(), n))
+            .or_insert_with(|| Bytes::from(corpus.generate(n)))
+            .clone()
+    };
     let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
     tokio::spawn(async move {
         let mut start = 0;
         while start < bytes.len() {
-            let end = (start + 16 * 1024).min(bytes.len());
+            let end = (start + chunk).min(bytes.len());
             if !tx.send(bytes.slice(start..end)).await {
                 return;
             }
