@@ -24,6 +24,8 @@
 //! The transport ([`fetch`]) uses the global `fetch` of whatever realm it runs in (Window,
 //! Worker, Node), never `window`.
 
+#![warn(missing_docs)]
+
 pub mod fetch;
 
 pub use sse_core;

@@ -28,6 +28,8 @@
 //! `Last-Event-ID` after a network error or the end of the stream. Every extension is an option of
 //! [`Builder`], with the same words as the browser client.
 
+#![warn(missing_docs)]
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;

@@ -28,6 +28,8 @@
 //! end) or `reset` (break the connection). The content type is `text/event-stream` unless a
 //! header names another.
 
+#![warn(missing_docs)]
+
 pub mod corpus;
 
 use std::collections::HashMap;
