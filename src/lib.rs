@@ -27,5 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod fetch;
+mod options;
+pub mod reconnect;
 
 pub use sse_core;

@@ -1,8 +1,72 @@
 //! Tests shared by the page, dedicated-worker and Node suites: each runs them in its realm,
 //! against the real sse-testserver (its URL is baked in at build time: browsers have no env).
 
+use js_sys::Promise;
 use sse_core::parser::{Frame, Parser};
 use sse_web::fetch::{fetch, Init};
+use sse_web::reconnect::Source;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/js/event_source.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineEventSource)]
+    fn define_event_source(open: &JsValue) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/tests/js/scenarios.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn run(name: &str, class: &JsValue, server: &str) -> Result<Promise, JsValue>;
+}
+
+/// The JS `EventSource` class over this build's engine, as the npm package assembles it.
+fn event_source_class() -> JsValue {
+    let open =
+        Closure::<dyn Fn(JsValue, String, JsValue) -> JsValue>::new(|hooks, url: String, init| {
+            let source = Source::new(hooks, &url, init);
+            source.start();
+            JsValue::from(source)
+        });
+    let class = define_event_source(open.as_ref());
+    // The class calls it for every source it makes, for the life of the page.
+    open.forget();
+    class
+}
+
+/// Runs a scenario of `tests/js/scenarios.js`; its failure fails the test with its message.
+async fn scenario(name: &str) {
+    let promise =
+        run(name, &event_source_class(), SERVER).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    if let Err(e) = JsFuture::from(promise).await {
+        let message = js_sys::Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string());
+        panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
+    }
+}
+
+pub async fn spec_defaults() {
+    scenario("spec_defaults").await;
+}
+pub async fn http_errors_fail_for_good() {
+    scenario("http_errors_fail_for_good").await;
+}
+pub async fn post_headers_body_on_every_attempt() {
+    scenario("post_headers_body_on_every_attempt").await;
+}
+pub async fn close_inside_onmessage_cancels_the_rest() {
+    scenario("close_inside_onmessage_cancels_the_rest").await;
+}
+pub async fn close_inside_onerror() {
+    scenario("close_inside_onerror").await;
+}
+pub async fn hundred_reconnects_leak_nothing() {
+    scenario("hundred_reconnects_leak_nothing").await;
+}
+pub async fn abort_signal() {
+    scenario("abort_signal").await;
+}
 
 /// The scenario server: `SSE_TESTSERVER` at build time, else the port `npm test` uses.
 pub const SERVER: &str = match option_env!("SSE_TESTSERVER") {
@@ -122,7 +186,14 @@ macro_rules! all_tests {
         suite!(
             streams_the_body_chunk_by_chunk,
             sends_method_headers_and_body,
-            abort_rejects_the_pending_read
+            abort_rejects_the_pending_read,
+            spec_defaults,
+            http_errors_fail_for_good,
+            post_headers_body_on_every_attempt,
+            close_inside_onmessage_cancels_the_rest,
+            close_inside_onerror,
+            hundred_reconnects_leak_nothing,
+            abort_signal,
         );
     };
 }

@@ -1,0 +1,154 @@
+// Scenarios of the JS EventSource against sse-testserver, run by the wasm-bindgen suites in a
+// page, a dedicated Worker and Node (tests/common). Each resolves, or rejects with what failed.
+
+function assert(cond, what) {
+  if (!cond) throw new Error(`assertion failed: ${what}`);
+}
+function eq(a, b, what) {
+  const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+  if (x !== y) throw new Error(`${what}: expected ${y}, got ${x}`);
+}
+const token = (name) => `${name}-${Math.random().toString(36).slice(2)}`;
+
+/** Resolves when `cond()` holds, polling; rejects after `ms`. */
+async function until(cond, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const log = async (server, t) => (await fetch(`${server}/log?token=${t}`)).json();
+async function store(server, t, scripts) {
+  const res = await fetch(`${server}/script?token=${t}`, { method: 'POST', body: JSON.stringify(scripts) });
+  assert(res.ok, 'script stored');
+  return `${server}/s?token=${t}`;
+}
+
+/** Records everything a source fires. */
+function record(es) {
+  const seen = { events: [], errors: [], opens: 0, states: [] };
+  es.onopen = () => { seen.opens++; seen.states.push(es.readyState); };
+  es.onmessage = (e) => seen.events.push({ type: e.type, data: e.data, id: e.lastEventId, origin: e.origin, message: e instanceof MessageEvent });
+  es.addEventListener('error', (e) => { seen.errors.push({ kind: e.kind, status: e.status, willRetry: e.willRetry, state: es.readyState, message: e.message }); });
+  return seen;
+}
+
+export const scenarios = {
+  async spec_defaults(EventSource, server) {
+    const t = token('spec');
+    const url = await store(server, t, [
+      { steps: [{ write: 'retry: 10\nid: é1\nevent: greet\ndata: a\ndata: b\n\n' }, { write: 'data: c\n\nid: 2\ndata: cut' }] },
+      { steps: [{ write: ': hi\n\ndata: d\n\n' }] },
+      { status: 204 },
+    ]);
+    const es = new EventSource(url);
+    assert(es instanceof EventTarget, 'an EventTarget');
+    eq([EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED, es.CLOSED], [0, 1, 2, 2], 'constants');
+    eq(es.readyState, 0, 'CONNECTING at first');
+    eq(es.url, url, 'url');
+    eq(es.withCredentials, false, 'withCredentials');
+    const seen = record(es);
+    const greet = [];
+    es.addEventListener('greet', (e) => greet.push([e.data, e.lastEventId]));
+    await until(() => es.readyState === 2, 'closed by 204');
+    eq(greet, [['a\nb', 'é1']], 'named event');
+    eq(seen.events.map((e) => [e.data, e.id]), [['c', 'é1'], ['d', 'é1']], 'messages, the cut one discarded');
+    assert(seen.events.every((e) => e.message && e.origin === new URL(server).origin), 'MessageEvents with origin');
+    eq(seen.opens, 2, 'opened twice');
+    eq(seen.errors.map((e) => [e.kind, e.status, e.willRetry, e.state]), [['ended', undefined, true, 0], ['ended', undefined, true, 0], ['http', 204, false, 2]], 'errors');
+    eq(es.lastEventId, 'é1', 'lastEventId getter');
+    eq(es.reconnectionTime, 10, 'reconnectionTime from retry:');
+    const requests = await log(server, t);
+    eq(requests.length, 3, 'requests');
+    eq(requests.map((r) => r.method), ['GET', 'GET', 'GET'], 'GET');
+    eq(requests.map((r) => r.last_event_id), [null, 'é1', 'é1'], 'Last-Event-ID as UTF-8, committed only');
+    assert(requests[0].headers.some(([n, v]) => n === 'accept' && v === 'text/event-stream'), 'Accept');
+  },
+
+  async http_errors_fail_for_good(EventSource, server) {
+    for (const [script, kind, status] of [[{ status: 500 }, 'http', 500], [{ headers: [['Content-Type', 'text/plain']] }, 'content-type', 200]]) {
+      const t = token('fatal');
+      const es = new EventSource(await store(server, t, [script]), { retry: { reconnectionTime: 10 } });
+      const seen = record(es);
+      await until(() => seen.errors.length === 1, 'the error');
+      eq(seen.errors.map((e) => [e.kind, e.status, e.willRetry, e.state]), [[kind, status, false, 2]], 'fatal');
+      await new Promise((r) => setTimeout(r, 100));
+      eq((await log(server, t)).length, 1, 'no retry');
+    }
+  },
+
+  async post_headers_body_on_every_attempt(EventSource, server) {
+    const t = token('post');
+    const url = await store(server, t, [{ steps: [{ write: 'id: 1\ndata: x\n\n' }] }, { status: 204 }]);
+    let n = 0;
+    const es = new EventSource(url, {
+      method: 'POST',
+      headers: async () => ({ Authorization: `Bearer t${n++}`, 'Content-Type': 'application/json' }),
+      body: () => JSON.stringify({ q: 'é' }),
+      retry: { reconnectionTime: 10 },
+    });
+    const seen = record(es);
+    await until(() => es.readyState === 2, 'done');
+    eq(seen.events.length, 1, 'event');
+    const requests = await log(server, t);
+    eq(requests.map((r) => [r.method, r.body]), [['POST', '{"q":"é"}'], ['POST', '{"q":"é"}']], 'body resent');
+    eq(requests.map((r) => r.headers.find(([k]) => k === 'authorization')?.[1]), ['Bearer t0', 'Bearer t1'], 'headers per attempt');
+  },
+
+  async close_inside_onmessage_cancels_the_rest(EventSource, server) {
+    const t = token('close');
+    const url = await store(server, t, [{ steps: [{ write: 'retry: 5\ndata: 1\n\ndata: 2\n\ndata: 3\n\n' }] }]);
+    const es = new EventSource(url);
+    const got = [];
+    es.onmessage = (e) => { got.push(e.data); if (e.data === '2') es.close(); };
+    await until(() => got.length >= 2, 'two events');
+    eq(es.readyState, 2, 'CLOSED');
+    await new Promise((r) => setTimeout(r, 100));
+    eq(got, ['1', '2'], 'nothing after close');
+    eq((await log(server, t)).length, 1, 'no reconnect after close');
+  },
+
+  async close_inside_onerror(EventSource, server) {
+    const t = token('closeerr');
+    const es = new EventSource(await store(server, t, [{ steps: [{ write: 'retry: 5\n' }] }]));
+    let errors = 0;
+    es.onerror = () => { errors++; es.close(); };
+    await until(() => errors === 1, 'the end of the stream');
+    await new Promise((r) => setTimeout(r, 100));
+    eq(errors, 1, 'one error');
+    eq((await log(server, t)).length, 1, 'no reconnect');
+  },
+
+  async hundred_reconnects_leak_nothing(EventSource, server) {
+    const t = token('cycles');
+    const es = new EventSource(await store(server, t, [{ steps: [{ write: 'retry: 0\ndata: x\n\n' }] }]));
+    let opens = 0;
+    es.onopen = () => { opens++; if (opens === 100) es.close(); };
+    await until(() => opens === 100, '100 opens', 20000);
+    await new Promise((r) => setTimeout(r, 100));
+    eq((await log(server, t)).length, 100, 'exactly 100 requests: no leaked fetch or timer');
+  },
+
+  async abort_signal(EventSource, server) {
+    const t = token('abort');
+    const controller = new AbortController();
+    const es = new EventSource(await store(server, t, [{ steps: [{ write: 'data: a\n\n' }], end: 'hang' }]), { signal: controller.signal });
+    const seen = record(es);
+    await until(() => seen.events.length === 1, 'an event');
+    controller.abort();
+    await until(() => seen.errors.length === 1, 'the aborted error');
+    eq(seen.errors.map((e) => [e.kind, e.state]), [['aborted', 2]], 'aborted');
+    const pre = new AbortController();
+    pre.abort();
+    const es2 = new EventSource(`${server}/counter?total=3`, { signal: pre.signal });
+    const seen2 = record(es2);
+    await until(() => seen2.errors.length === 1, 'already aborted');
+    eq([seen2.errors[0].kind, es2.readyState, seen2.events.length], ['aborted', 2, 0], 'an already-aborted signal');
+  },
+};
+
+/** Runs one scenario by name with the given class. */
+export function run(name, EventSource, server) {
+  return scenarios[name](EventSource, server);
+}
