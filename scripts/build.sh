@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-wasm-pack build --release --target bundler --out-dir pkg --out-name sse_web >/tmp/sse-wasm-pack.log 2>&1 || {
+wasm-pack build --release --target bundler --out-dir pkg --out-name sse_web -- --no-default-features --features npm >/tmp/sse-wasm-pack.log 2>&1 || {
   cat /tmp/sse-wasm-pack.log >&2
   echo "build FAILED: wasm-pack build" >&2
   exit 1

@@ -25,9 +25,29 @@
 //! Worker, Node), never `window`.
 
 #![warn(missing_docs)]
+#![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+#[cfg(feature = "std")]
 pub mod fetch;
 mod options;
 pub mod reconnect;
+
+/// The npm build has no std: a panic (a bug; nothing from the network or the user panics) traps
+/// without formatting a message, and a small allocator does (the engine reuses its buffers, so
+/// it allocates per connection, not per event).
+#[cfg(all(feature = "npm", not(feature = "std"), target_arch = "wasm32"))]
+mod npm {
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+        // SAFETY: wasm32-unknown-unknown without atomics runs one thread.
+        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+}
 
 pub use sse_core;

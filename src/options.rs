@@ -2,6 +2,7 @@
 //! in camelCase. What only JS can express (header and body functions, `fetch` init fields, a
 //! `fetch` override, a classification function) stays in [`JsOptions`].
 
+use alloc::string::String;
 use js_sys::{Function, Object, Reflect};
 use sse_core::options::{Backoff, Classify, Options, RetryPolicy};
 use wasm_bindgen::{JsCast, JsValue};

@@ -5,8 +5,10 @@
 //! and the machine is never borrowed while user code runs: frames go to the JS shell in a batch
 //! after the parser is done with a chunk.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use sse_core::parser::Frame;
