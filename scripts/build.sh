@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
-# Builds the sse-web wasm package (release, size-tuned, wasm-opt -Oz) into pkg/ and prints its
-# gzipped size. Needs scripts/setup.sh first.
+# Builds the npm package `sse-web` into pkg/: the engine (release, size-tuned, no_std, wasm-opt
+# -Oz, wasm-bindgen's `web` target) and the JS shell (js/). Prints the gzipped size of what a page
+# loads. Needs scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-wasm-pack build --release --target bundler --out-dir pkg --out-name sse_web -- --no-default-features --features npm >/tmp/sse-wasm-pack.log 2>&1 || {
+rm -rf pkg
+wasm-pack build --release --target web --out-dir pkg --out-name sse_web -- --no-default-features --features npm \
+  >/tmp/sse-wasm-pack.log 2>&1 || {
   cat /tmp/sse-wasm-pack.log >&2
   echo "build FAILED: wasm-pack build" >&2
   exit 1
 }
-[ -f pkg/package.json ] || { echo "build FAILED: pkg/package.json missing (wasm-opt failure?)" >&2; exit 1; }
 grep -q "Optimizing wasm binaries with .wasm-opt" /tmp/sse-wasm-pack.log \
   || { echo "build FAILED: wasm-pack did not run wasm-opt" >&2; exit 1; }
+cp js/index.js js/index.d.ts js/event_source.js pkg/
+node - <<'JS'
+const fs = require('fs');
+const generated = JSON.parse(fs.readFileSync('pkg/package.json', 'utf8'));
+const pkg = {
+  name: 'sse-web',
+  version: generated.version,
+  description: 'A drop-in EventSource over fetch streams: any method, headers, body, backoff; WHATWG-exact by default. Pages, Workers, Node.',
+  license: 'MIT OR Apache-2.0',
+  repository: generated.repository,
+  type: 'module',
+  main: './index.js',
+  types: './index.d.ts',
+  exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
+  sideEffects: false,
+  files: ['index.js', 'index.d.ts', 'event_source.js', 'sse_web.js', 'sse_web.d.ts', 'sse_web_bg.wasm', 'sse_web_bg.wasm.d.ts', 'snippets/', 'README.md'],
+  keywords: ['eventsource', 'sse', 'server-sent-events', 'fetch', 'wasm'],
+};
+fs.writeFileSync('pkg/package.json', JSON.stringify(pkg, null, 2) + '\n');
+JS
+[ -f pkg/package.json ] || { echo "build FAILED: pkg/package.json missing" >&2; exit 1; }
 wasm=$(stat -c %s pkg/sse_web_bg.wasm)
 wasm_gz=$(gzip -9 -c pkg/sse_web_bg.wasm | wc -c)
-js_gz=$(cat pkg/*.js | gzip -9 -c | wc -c)
-echo "size: wasm ${wasm} B raw, ${wasm_gz} B gzip; JS glue ${js_gz} B gzip; total $((wasm_gz + js_gz)) B gzip"
+js_gz=$(cat pkg/index.js pkg/event_source.js pkg/sse_web.js pkg/snippets/*/*.js | gzip -9 -c | wc -c)
+echo "size: wasm ${wasm} B raw, ${wasm_gz} B gzip; JS (shell + glue) ${js_gz} B gzip; total $((wasm_gz + js_gz)) B gzip"

@@ -73,8 +73,21 @@ fi
 suite wasm-chromium each wasm-pack test --headless --chrome --test web_page --test web_worker
 suite wasm-node each wasm-pack test --node --test web_node
 
-check wasm-pack-build bash scripts/build.sh
-grep -h '^size:' "$LOGS/wasm-pack-build.log" || true
+check npm-package-build bash scripts/build.sh
+grep -h '^size:' "$LOGS/npm-package-build.log" || true
+
+# node:test prints `# pass N` and `# fail N`.
+bold "npm-package-node"
+node --test tests/node/ >"$LOGS/node.log" 2>&1
+rc=$?
+grep -E '^not ok|^# (pass|fail)' "$LOGS/node.log"
+p=$(awk '/^# pass/ {print $3}' "$LOGS/node.log"); f=$(awk '/^# fail/ {print $3}' "$LOGS/node.log")
+p=${p:-0}; f=${f:-0}
+passed=$((passed + p)); failed=$((failed + f))
+if [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then
+  [ "$f" -gt 0 ] || failed=$((failed + 1))
+  bad+=("npm-package-node (exit $rc, $p passed, $f failed)"); tail -n 60 "$LOGS/node.log"
+fi
 
 bold "summary"
 for b in "${bad[@]}"; do echo "FAILED: $b"; done

@@ -1,0 +1,108 @@
+/** What a retry policy may say; the defaults are the WHATWG EventSource's. */
+export interface RetryInit {
+  /** `'resilient'`: backoff with jitter (1 s doubling to 30 s), a 100 ms floor, 5xx/429/408 retried. */
+  preset?: 'resilient';
+  /** The reconnection time before the server sends `retry:`, in ms (default 3000). */
+  reconnectionTime?: number;
+  /** Exponential backoff with full jitter over the reconnection time (default off). */
+  backoff?: boolean | { factor?: number; maxDelay?: number; jitter?: boolean; resetAfter?: number };
+  /** No wait is shorter than this, whatever the server's `retry:` says (default 0). */
+  minDelay?: number;
+  /** Give up after this many failed attempts in a row (default: never). */
+  maxAttempts?: number;
+  /**
+   * `'spec'` (default): only network errors, timeouts and the end of the stream reconnect.
+   * `'transient'`: also 5xx, 429 and 408, after their Retry-After.
+   * A function: gets the failure and the default decision; returns true (retry), false (close),
+   * or a number (retry after at least that many ms).
+   */
+  classify?:
+    | 'spec'
+    | 'transient'
+    | ((failure: { kind: ErrorKind; status?: number }, retryByDefault: boolean) => boolean | number);
+}
+
+export type HeadersLike = HeadersInit | undefined;
+
+/** The native `EventSourceInit`, and every extension. */
+export interface EventSourceInit {
+  withCredentials?: boolean;
+  method?: string;
+  /** Headers, or a function called before every attempt (e.g. a refreshed token). */
+  headers?: HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
+  /** A body, or a function called before every attempt. */
+  body?: BodyInit | null | (() => BodyInit | null | Promise<BodyInit | null>);
+  mode?: RequestMode;
+  cache?: RequestCache;
+  credentials?: RequestCredentials;
+  referrer?: string;
+  referrerPolicy?: ReferrerPolicy;
+  redirect?: RequestRedirect;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+  /** Aborting it closes the source with an `aborted` error (an already-aborted one too). */
+  signal?: AbortSignal;
+  retry?: RetryInit;
+  /** Reconnect when no byte (comments included) arrives for this many ms. */
+  inactivityTimeout?: number;
+  /** The last event ID to start from. */
+  lastEventId?: string;
+  /** Also send the last event ID as this query parameter (`true`: `lastEventId`). */
+  lastEventIdQuery?: string | boolean;
+  /** The bound on one event, in bytes (default 16 MiB). */
+  maxEventSize?: number;
+  /** Drop the connection while the page is hidden, and make one when it is shown. */
+  pauseWhenHidden?: boolean;
+  /** Reconnect at once when the browser comes back online (default true). */
+  reconnectOnOnline?: boolean;
+}
+
+export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended';
+
+/** The `error` event, with what happened. */
+export declare class SseErrorEvent extends Event {
+  readonly kind: ErrorKind;
+  readonly status: number | undefined;
+  readonly message: string;
+  readonly willRetry: boolean;
+  readonly retryIn: number | undefined;
+  readonly attempt: number;
+  readonly gaveUp: boolean;
+}
+
+interface EventSourceEventMap {
+  open: Event;
+  message: MessageEvent<string>;
+  error: SseErrorEvent;
+}
+
+export declare class EventSource extends EventTarget {
+  constructor(url: string | URL, init?: EventSourceInit);
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSED: 2;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSED: 2;
+  readonly url: string;
+  readonly withCredentials: boolean;
+  readonly readyState: 0 | 1 | 2;
+  readonly lastEventId: string;
+  readonly reconnectionTime: number;
+  onopen: ((this: EventSource, ev: Event) => unknown) | null;
+  onmessage: ((this: EventSource, ev: MessageEvent<string>) => unknown) | null;
+  onerror: ((this: EventSource, ev: SseErrorEvent) => unknown) | null;
+  close(): void;
+  addEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: (this: EventSource, ev: MessageEvent<string>) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Makes `globalThis.EventSource` this one; returns it. */
+export declare function install(): typeof EventSource;
+/** Loads the wasm now instead of on first use. */
+export declare function preload(): Promise<void>;

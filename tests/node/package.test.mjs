@@ -1,0 +1,38 @@
+// The built npm package (pkg/, from scripts/build.sh) through its public JS API, in Node's test
+// runner, against sse-testserver (SSE_TESTSERVER). The same scenarios run in Chromium and a Worker
+// through the wasm-bindgen suites.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventSource, SseErrorEvent, install } from '../../pkg/index.js';
+import { scenarios } from '../js/scenarios.js';
+
+const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
+
+for (const [name, scenario] of Object.entries(scenarios)) {
+  test(name, () => scenario(EventSource, server));
+}
+
+test('install() makes it the global EventSource', () => {
+  const native = globalThis.EventSource;
+  try {
+    assert.equal(install(), EventSource);
+    assert.equal(globalThis.EventSource, EventSource);
+  } finally {
+    globalThis.EventSource = native;
+  }
+});
+
+test('a bad URL throws at construction, as the native one', () => {
+  assert.throws(() => new EventSource('http://[bad'), TypeError);
+});
+
+test('error events are SseErrorEvents with what happened', async () => {
+  const es = new EventSource(`${server}/inline?script=${encodeURIComponent('{"status":404}')}`);
+  const e = await new Promise((resolve) => es.addEventListener('error', resolve));
+  assert.ok(e instanceof SseErrorEvent);
+  assert.equal(e.kind, 'http');
+  assert.equal(e.status, 404);
+  assert.equal(e.willRetry, false);
+  assert.match(e.message, /HTTP 404/);
+  assert.equal(es.readyState, EventSource.CLOSED);
+});
