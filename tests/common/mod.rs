@@ -67,6 +67,24 @@ pub async fn hundred_reconnects_leak_nothing() {
 pub async fn abort_signal() {
     scenario("abort_signal").await;
 }
+pub async fn network_chunk_boundaries() {
+    scenario("network_chunk_boundaries").await;
+}
+pub async fn fetch_override_and_last_event_id_query() {
+    scenario("fetch_override_and_last_event_id_query").await;
+}
+pub async fn inactivity_timeout_reconnects() {
+    scenario("inactivity_timeout_reconnects").await;
+}
+pub async fn backoff_classify_and_max_attempts() {
+    scenario("backoff_classify_and_max_attempts").await;
+}
+pub async fn redirect_origin_is_the_final_url() {
+    scenario("redirect_origin_is_the_final_url").await;
+}
+pub async fn soak_a_thousand_disconnects() {
+    scenario("soak_a_thousand_disconnects").await;
+}
 
 /// The scenario server: `SSE_TESTSERVER` at build time, else the port `npm test` uses.
 pub const SERVER: &str = match option_env!("SSE_TESTSERVER") {
@@ -194,6 +212,12 @@ macro_rules! all_tests {
             close_inside_onerror,
             hundred_reconnects_leak_nothing,
             abort_signal,
+            network_chunk_boundaries,
+            fetch_override_and_last_event_id_query,
+            inactivity_timeout_reconnects,
+            backoff_classify_and_max_attempts,
+            redirect_origin_is_the_final_url,
+            soak_a_thousand_disconnects,
         );
     };
 }

@@ -148,6 +148,91 @@ export const scenarios = {
   },
 };
 
+Object.assign(scenarios, {
+  async network_chunk_boundaries(EventSource, server) {
+    // é split across chunks, a CRLF split across chunks, a CR ending a chunk.
+    const t = token('chunks');
+    const url = await store(server, t, [
+      { steps: [{ hex: '646174613a2063616fc3' }, { sleep: 30 }, { hex: 'a90d' }, { sleep: 30 }, { hex: '0a0d' }, { sleep: 30 }, { write: '\ndata: next\r' }, { sleep: 30 }, { write: '\r' }], end: 'hang' },
+    ]);
+    const es = new EventSource(url);
+    const seen = record(es);
+    await until(() => seen.events.length === 2, 'two events');
+    es.close();
+    eq(seen.events.map((e) => e.data), ['caoé', 'next'], 'decoded across chunks');
+  },
+
+  async fetch_override_and_last_event_id_query(EventSource, server) {
+    const t = token('query');
+    const calls = [];
+    const es = new EventSource(`${server}/counter?token=${t}&total=7`, {
+      lastEventId: '5',
+      lastEventIdQuery: true,
+      retry: { reconnectionTime: 10 },
+      fetch: (url, init) => { calls.push(url); return fetch(url, init); },
+    });
+    const seen = record(es);
+    await until(() => es.readyState === 2, 'done (204)');
+    eq(seen.events.map((e) => e.data), ['6', '7'], 'resumed after the initial id');
+    eq(calls.length, 2, 'the override made every request');
+    const requests = await log(server, t);
+    assert(requests[0].uri.endsWith('lastEventId=5') && requests[1].uri.endsWith('lastEventId=7'), 'query parameter');
+    eq(requests.map((r) => r.last_event_id), ['5', '7'], 'and the header');
+  },
+
+  async inactivity_timeout_reconnects(EventSource, server) {
+    const t = token('idle');
+    const url = await store(server, t, [{ steps: [{ write: 'data: a\n\n' }], end: 'hang' }, { steps: [{ write: 'data: b\n\n' }] }, { status: 204 }]);
+    const es = new EventSource(url, { inactivityTimeout: 200, retry: { reconnectionTime: 10 } });
+    const seen = record(es);
+    await until(() => es.readyState === 2, 'done');
+    eq(seen.events.map((e) => e.data), ['a', 'b'], 'events');
+    eq(seen.errors[0].kind, 'timeout', 'timeout first');
+    eq(seen.errors[0].willRetry, true, 'and retried');
+  },
+
+  async backoff_classify_and_max_attempts(EventSource, server) {
+    const t = token('attempts');
+    const url = await store(server, t, [{ status: 503 }]);
+    const es = new EventSource(url, { retry: { reconnectionTime: 10, backoff: { factor: 2, maxDelay: 40, jitter: false }, classify: 'transient', maxAttempts: 4 } });
+    const seen = record(es);
+    await until(() => es.readyState === 2, 'gave up');
+    eq(seen.errors.map((e) => [e.status, e.willRetry]), [[503, true], [503, true], [503, true], [503, false]], 'errors');
+    eq((await log(server, t)).length, 4, 'four attempts');
+    const t2 = token('hook');
+    const url2 = await store(server, t2, [{ status: 418 }, { status: 204 }]);
+    const es2 = new EventSource(url2, { retry: { reconnectionTime: 10, classify: (f, byDefault) => f.status === 418 || byDefault } });
+    const seen2 = record(es2);
+    await until(() => es2.readyState === 2, 'closed by 204');
+    eq(seen2.errors.map((e) => [e.status, e.willRetry]), [[418, true], [204, false]], 'the hook retried 418');
+  },
+
+  async redirect_origin_is_the_final_url(EventSource, server) {
+    const cross = new URL(server);
+    cross.port = String(Number(cross.port) + 1);
+    const target = `${cross.origin}/counter?total=1`;
+    const es = new EventSource(`${server}/redirect?code=307&to=${encodeURIComponent(target)}`, { retry: { reconnectionTime: 10 } });
+    const seen = record(es);
+    await until(() => es.readyState === 2, 'done');
+    eq(seen.events.map((e) => e.origin), [cross.origin], 'origin of the final response');
+  },
+
+  async soak_a_thousand_disconnects(EventSource, server) {
+    const t = token('soak');
+    const total = 3000;
+    const es = new EventSource(`${server}/counter?token=${t}&total=${total}&drops=1000&seed=7`);
+    let next = 1;
+    let drops = 0;
+    let bad = null;
+    es.onmessage = (e) => { if (e.data !== String(next)) bad ??= `got ${e.data}, expected ${next}`; next++; };
+    es.onerror = (e) => { if (e.kind === 'network') drops++; };
+    await until(() => es.readyState === 2 || bad, 'the end of the soak', 60000);
+    assert(!bad, bad);
+    eq(next, total + 1, 'every event once, in order');
+    eq(drops, 1000, 'disconnects');
+  },
+});
+
 /** Runs one scenario by name with the given class. */
 export function run(name, EventSource, server) {
   return scenarios[name](EventSource, server);
