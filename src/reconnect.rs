@@ -20,24 +20,37 @@ use web_sys::{AbortController, ReadableStreamDefaultReader};
 
 use crate::options::{get, read, JsOptions};
 
-#[wasm_bindgen(
-    inline_js = "export function settle(p, cb) { Promise.resolve(p).then(v => cb(true, v), e => cb(false, e)); }
+#[wasm_bindgen(inline_js = "
+export function settle(p, cb, what, conn) { Promise.resolve(p).then(v => cb(what, conn, true, v), e => cb(what, conn, false, e)); }
+export function set_timeout(cb, what, conn, ms) { return setTimeout(() => cb(what, conn, true, undefined), ms); }
+export function clear_timeout(id) { clearTimeout(id); }
 export function now() { return performance.now(); }
-export function set_timeout(f, ms) { return setTimeout(f, ms); }
-export function clear_timeout(id) { clearTimeout(id); }"
-)]
+export function guard(cb) { const g = (w, c, ok, v) => { if (g.cb) g.cb(w, c, ok, v); }; g.cb = cb; return g; }
+export function unguard(g) { g.cb = null; }")]
 extern "C" {
-    /// Calls `cb(true, value)` or `cb(false, error)` once `p` settles: one callback per promise.
-    fn settle(p: &JsValue, cb: JsValue);
-    fn now() -> f64;
-    fn set_timeout(f: &Function, ms: f64) -> JsValue;
+    /// Calls `cb(what, conn, true, value)` or `cb(what, conn, false, error)` once `p` settles.
+    fn settle(p: &JsValue, cb: &Function, what: u8, conn: f64);
+    /// Calls `cb(what, conn, true, undefined)` after `ms`.
+    fn set_timeout(cb: &Function, what: u8, conn: f64, ms: f64) -> JsValue;
     fn clear_timeout(id: &JsValue);
+    fn now() -> f64;
+    /// A JS function that calls `cb` until [`unguard`]: promises still pending when the source
+    /// is freed must find nothing to call, not a dropped closure.
+    fn guard(cb: &JsValue) -> Function;
+    fn unguard(g: &Function);
 }
 
 /// Frame codes in the batches handed to the shell's `frames(batch)`.
 const EVENT: u8 = 0;
 const RETRY: u8 = 1;
 const ID: u8 = 2;
+
+/// What settled or fired: every promise and timer of a source comes back through one closure.
+const PREPARED: u8 = 0;
+const RESPONDED: u8 = 1;
+const READ: u8 = 2;
+const RECONNECT_TIMER: u8 = 3;
+const IDLE_TIMER: u8 = 4;
 
 /// One `EventSource`'s engine, driven by the JS shell (`js/event_source.js`).
 ///
@@ -48,17 +61,20 @@ pub struct Source {
     shared: Rc<Shared>,
 }
 
+/// The closure every promise and timer of a source settles into: (what, attempt, ok, value).
+type Callback = Closure<dyn FnMut(u8, f64, bool, JsValue)>;
+
 struct Shared {
     machine: RefCell<Machine>,
     hooks: JsValue,
     js: JsOptions,
-    /// The attempt whose fetch, reader or timer is live (0: none).
+    /// The attempt whose fetch, reader or timers are live (0: none).
     active: Cell<u64>,
     controller: RefCell<Option<AbortController>>,
+    reader: RefCell<Option<ReadableStreamDefaultReader>>,
     timer: RefCell<Option<JsValue>>,
-    timer_cb: RefCell<Option<Closure<dyn FnMut()>>>,
     idle_timer: RefCell<Option<JsValue>>,
-    idle_cb: RefCell<Option<Closure<dyn FnMut()>>>,
+    callback: RefCell<Option<(Callback, Function)>>,
     buffer: RefCell<Vec<u8>>,
     epoch: f64,
     message: JsValue,
@@ -77,37 +93,29 @@ impl Source {
             js,
             active: Cell::new(0),
             controller: RefCell::new(None),
+            reader: RefCell::new(None),
             timer: RefCell::new(None),
-            timer_cb: RefCell::new(None),
             idle_timer: RefCell::new(None),
-            idle_cb: RefCell::new(None),
+            callback: RefCell::new(None),
             buffer: RefCell::new(Vec::new()),
             epoch: now(),
             message: JsValue::from_str("message"),
         });
-        let weak = Rc::downgrade(&shared);
-        *shared.timer_cb.borrow_mut() = Some(Closure::new(move || {
+        let weak: Weak<Shared> = Rc::downgrade(&shared);
+        let callback = Closure::new(move |what: u8, conn: f64, ok: bool, value: JsValue| {
             if let Some(s) = weak.upgrade() {
-                s.timer.borrow_mut().take();
-                let action = s.machine.borrow_mut().on_timer();
-                act(&s, action, None);
+                settled(&s, what, Conn(conn as u64), ok, value);
             }
-        }));
-        let weak = Rc::downgrade(&shared);
-        *shared.idle_cb.borrow_mut() = Some(Closure::new(move || {
-            if let Some(s) = weak.upgrade() {
-                s.idle_timer.borrow_mut().take();
-                let conn = Conn(s.active.get());
-                fail(&s, conn, Failure::timeout());
-            }
-        }));
+        });
+        let guarded = guard(callback.as_ref());
+        *shared.callback.borrow_mut() = Some((callback, guarded));
         Source { shared }
     }
 
     /// Makes the first request (or starts paused while hidden with `pauseWhenHidden`).
     pub fn start(&self) {
         let action = self.shared.machine.borrow_mut().start();
-        act(&self.shared, action, None);
+        act(&self.shared, action);
     }
 
     /// `close()`: drops the fetch and the timer now; no event.
@@ -119,21 +127,21 @@ impl Source {
     /// The abort signal fired: closes with an `aborted` error.
     pub fn abort(&self) {
         let action = self.shared.machine.borrow_mut().abort();
-        act(&self.shared, action, None);
+        act(&self.shared, action);
     }
 
     /// The page was hidden or shown.
     #[wasm_bindgen(js_name = setHidden)]
     pub fn set_hidden(&self, hidden: bool) {
         let action = self.shared.machine.borrow_mut().set_hidden(hidden);
-        act(&self.shared, action, None);
+        act(&self.shared, action);
     }
 
     /// The platform went offline or online.
     #[wasm_bindgen(js_name = setOnline)]
     pub fn set_online(&self, online: bool) {
         let action = self.shared.machine.borrow_mut().set_online(online);
-        act(&self.shared, action, None);
+        act(&self.shared, action);
     }
 
     /// The reconnection time in milliseconds.
@@ -147,6 +155,50 @@ impl Source {
     pub fn last_event_id(&self) -> String {
         self.shared.machine.borrow().last_event_id().to_string()
     }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some((_, g)) = self.callback.get_mut().take() {
+            unguard(&g);
+        }
+    }
+}
+
+/// Routes a settled promise or a fired timer of attempt `conn`.
+fn settled(s: &Rc<Shared>, what: u8, conn: Conn, ok: bool, value: JsValue) {
+    if what == RECONNECT_TIMER {
+        s.timer.borrow_mut().take();
+        let action = s.machine.borrow_mut().on_timer();
+        return act(s, action);
+    }
+    if s.active.get() != conn.0 {
+        return; // news of an attempt already dropped
+    }
+    match (what, ok) {
+        (PREPARED, true) => start_fetch(s, conn, &value),
+        (RESPONDED, true) => on_response(s, conn, value),
+        (READ, true) => on_read(s, conn, value),
+        (IDLE_TIMER, _) => {
+            s.idle_timer.borrow_mut().take();
+            fail(s, conn, Failure::timeout());
+        }
+        _ => fail(s, conn, Failure::network()),
+    }
+}
+
+/// Hands `p`'s outcome to [`settled`] as `what` of attempt `conn`.
+fn watch(s: &Shared, p: &JsValue, what: u8, conn: Conn) {
+    if let Some((_, g)) = s.callback.borrow().as_ref() {
+        settle(p, g, what, conn.0 as f64);
+    }
+}
+
+/// Starts a timer that comes back to [`settled`] as `what`.
+fn timer(s: &Shared, what: u8, conn: Conn, ms: u64) -> Option<JsValue> {
+    let cb = s.callback.borrow();
+    cb.as_ref()
+        .map(|(_, g)| set_timeout(g, what, conn.0 as f64, ms as f64))
 }
 
 fn call(hooks: &JsValue, name: &str, args: &Array) -> JsValue {
@@ -163,6 +215,7 @@ fn now_ms(s: &Shared) -> u64 {
 /// Drops the fetch (and with it the body stream) and every timer.
 fn stop_io(s: &Shared) {
     s.active.set(0);
+    s.reader.borrow_mut().take();
     if let Some(c) = s.controller.borrow_mut().take() {
         c.abort();
     }
@@ -174,23 +227,19 @@ fn stop_io(s: &Shared) {
 }
 
 /// Does what the machine said.
-fn act(s: &Rc<Shared>, action: Action, source: Option<JsValue>) {
-    let _ = source;
+fn act(s: &Rc<Shared>, action: Action) {
     match action {
-        Action::None => {}
+        Action::None | Action::Open => {}
         Action::Connect(conn) => {
             stop_io(s);
             s.active.set(conn.0);
-            prepare(s, conn);
+            // The shell runs the user's header and body functions for this attempt.
+            let prepared = call(&s.hooks, "prepare", &Array::new());
+            watch(s, &prepared, PREPARED, conn);
         }
-        Action::Open => {}
         Action::Wait { delay_ms, error } => {
             stop_io(s);
-            let id = s
-                .timer_cb
-                .borrow()
-                .as_ref()
-                .map(|cb| set_timeout(cb.as_ref().unchecked_ref(), delay_ms as f64));
+            let id = timer(s, RECONNECT_TIMER, Conn(0), delay_ms);
             *s.timer.borrow_mut() = id;
             report(s, &error);
         }
@@ -250,28 +299,7 @@ fn fail(s: &Rc<Shared>, conn: Conn, failure: Failure) {
             }
         }
     };
-    act(s, action, None);
-}
-
-/// Asks the shell for this attempt's headers and body (user functions run before every attempt).
-fn prepare(s: &Rc<Shared>, conn: Conn) {
-    let prepared = call(&s.hooks, "prepare", &Array::new());
-    let weak = Rc::downgrade(s);
-    settle(
-        &prepared,
-        Closure::once_into_js(move |ok: bool, value: JsValue| {
-            if let Some(s) = weak.upgrade() {
-                if s.active.get() != conn.0 {
-                    return;
-                }
-                if ok {
-                    start_fetch(&s, conn, &value);
-                } else {
-                    fail(&s, conn, Failure::network());
-                }
-            }
-        }),
-    );
+    act(s, action);
 }
 
 fn start_fetch(s: &Rc<Shared>, conn: Conn, prepared: &JsValue) {
@@ -334,15 +362,7 @@ fn start_fetch(s: &Rc<Shared>, conn: Conn, prepared: &JsValue) {
             .unwrap_or_else(|e| Promise::reject(&e).into()),
         None => Promise::reject(&JsValue::from_str("no fetch in this realm")).into(),
     };
-    let weak = Rc::downgrade(s);
-    settle(
-        &promise,
-        Closure::once_into_js(move |ok: bool, value: JsValue| {
-            if let Some(s) = weak.upgrade() {
-                on_response(&s, conn, ok, value);
-            }
-        }),
-    );
+    watch(s, &promise, RESPONDED, conn);
 }
 
 /// (Re)arms the inactivity timer, when there is one.
@@ -353,21 +373,11 @@ fn arm_idle(s: &Shared) {
     if let Some(id) = s.idle_timer.borrow_mut().take() {
         clear_timeout(&id);
     }
-    let id = s
-        .idle_cb
-        .borrow()
-        .as_ref()
-        .map(|cb| set_timeout(cb.as_ref().unchecked_ref(), ms as f64));
+    let id = timer(s, IDLE_TIMER, Conn(s.active.get()), ms);
     *s.idle_timer.borrow_mut() = id;
 }
 
-fn on_response(s: &Rc<Shared>, conn: Conn, ok: bool, value: JsValue) {
-    if s.active.get() != conn.0 {
-        return;
-    }
-    if !ok {
-        return fail(s, conn, Failure::network());
-    }
+fn on_response(s: &Rc<Shared>, conn: Conn, value: JsValue) {
     let response: web_sys::Response = value.unchecked_into();
     let headers = response.headers();
     let header = |n: &str| headers.get(n).ok().flatten();
@@ -392,47 +402,33 @@ fn on_response(s: &Rc<Shared>, conn: Conn, ok: bool, value: JsValue) {
                 &Array::of1(&JsValue::from_str(&response.url())),
             );
             match reader {
-                Some(r) if s.active.get() == conn.0 => read_next(s, conn, r),
+                Some(r) if s.active.get() == conn.0 => {
+                    *s.reader.borrow_mut() = Some(r);
+                    read_next(s, conn);
+                }
                 Some(_) => {}
                 None => fail(s, conn, Failure::ended()),
             }
         }
-        Ok(other) => act(s, other, None),
+        Ok(other) => act(s, other),
         Err(failure) => fail(s, conn, failure),
     }
 }
 
-fn read_next(s: &Rc<Shared>, conn: Conn, reader: ReadableStreamDefaultReader) {
-    let promise = reader.read();
-    let weak: Weak<Shared> = Rc::downgrade(s);
-    settle(
-        &promise,
-        Closure::once_into_js(move |ok: bool, value: JsValue| {
-            if let Some(s) = weak.upgrade() {
-                on_read(&s, conn, reader, ok, value);
-            }
-        }),
-    );
+fn read_next(s: &Rc<Shared>, conn: Conn) {
+    let promise = match s.reader.borrow().as_ref() {
+        Some(r) => r.read(),
+        None => return,
+    };
+    watch(s, &promise, READ, conn);
 }
 
-fn on_read(
-    s: &Rc<Shared>,
-    conn: Conn,
-    reader: ReadableStreamDefaultReader,
-    ok: bool,
-    value: JsValue,
-) {
-    if s.active.get() != conn.0 {
-        return;
-    }
-    if !ok {
-        return fail(s, conn, Failure::network());
-    }
+fn on_read(s: &Rc<Shared>, conn: Conn, value: JsValue) {
     if get(&value, "done").and_then(|d| d.as_bool()) == Some(true) {
         return fail(s, conn, Failure::ended());
     }
     let Some(chunk) = get(&value, "value").and_then(|v| v.dyn_into::<Uint8Array>().ok()) else {
-        return read_next(s, conn, reader);
+        return read_next(s, conn);
     };
     arm_idle(s);
     let batch = Array::new();
@@ -479,7 +475,7 @@ fn on_read(
     }
     match fed {
         Err(failure) => fail(s, conn, failure),
-        Ok(()) if s.active.get() == conn.0 => read_next(s, conn, reader),
+        Ok(()) if s.active.get() == conn.0 => read_next(s, conn),
         Ok(()) => {}
     }
 }
