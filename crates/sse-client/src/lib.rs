@@ -98,6 +98,15 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.fmt(f)?;
+        // The transport's own words, from the root cause (e.g. "Connection refused").
+        let mut cause: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|e| e as _);
+        while let Some(next) = cause.and_then(|c| c.source()) {
+            cause = Some(next);
+        }
+        if let Some(c) = cause {
+            write!(f, ": {c}")?;
+        }
         if let Some(ms) = self.inner.retry_in_ms {
             write!(f, "; retrying in {ms} ms")?;
         }

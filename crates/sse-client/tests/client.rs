@@ -448,7 +448,15 @@ async fn connection_refused_is_a_network_error() {
     assert_eq!(errors.len(), 2);
     assert!(errors.iter().all(|e| e.kind() == ErrorKind::Network));
     assert!(errors[1].details().gave_up);
-    assert!(!errors[1].to_string().is_empty());
+    let text = errors[1].to_string();
+    assert!(
+        text.starts_with("gave up: too many failed attempts in a row: "),
+        "{text}"
+    );
+    assert!(
+        text.to_lowercase().contains("refused"),
+        "the root cause is named: {text}"
+    );
 }
 
 #[tokio::test]
