@@ -50,6 +50,7 @@ export function defineEventSource(open) {
     #reconnectionTime;
     #origin = '';
     #handlers = { open: null, message: null, error: null };
+    #batch = null;
     #cleanup = [];
 
     constructor(url, init = {}) {
@@ -60,11 +61,13 @@ export function defineEventSource(open) {
       this.#withCredentials = Boolean(init.withCredentials);
       this.#lastEventId = init.lastEventId ?? '';
       this.#reconnectionTime = init.retry?.reconnectionTime ?? 3000;
+      if (typeof init.batch === 'function') this.#batch = init.batch;
       const hooks = {
         prepare: () => this.#prepare(init),
         open: (finalUrl) => this.#opened(finalUrl),
         frames: (batch) => this.#frames(batch),
         error: (...args) => this.#failed(...args),
+        pause: () => { if (this.#readyState !== CLOSED) this.#readyState = CONNECTING; },
       };
       const signal = init.signal;
       this.#engine = open(hooks, this.#url, init);
@@ -102,6 +105,23 @@ export function defineEventSource(open) {
     get lastEventId() { return this.#lastEventId; }
     /** The reconnection time in milliseconds (the server's last `retry:`, or the option). */
     get reconnectionTime() { return this.#reconnectionTime; }
+
+    /**
+     * Events from a stream the caller already has (whatwg/html#12272): parsed as a server's would
+     * be, no request, no reconnect; `error` (kind `ended`) and CLOSED when the stream ends.
+     */
+    static fromReadableStream(stream, init = {}) {
+      let used = false;
+      return new this('data:text/event-stream,', {
+        ...init,
+        fetch: () => {
+          if (used) return Promise.reject(new TypeError('the stream was already read'));
+          used = true;
+          return Promise.resolve(new Response(stream, { headers: { 'content-type': 'text/event-stream' } }));
+        },
+        retry: { ...init.retry, classify: () => false },
+      });
+    }
 
     get onopen() { return this.#handlers.open; }
     set onopen(f) { this.#setHandler('open', f); }
@@ -152,6 +172,7 @@ export function defineEventSource(open) {
     }
 
     #frames(batch) {
+      if (this.#batch) return this.#framesToBatch(batch);
       for (let i = 0; i < batch.length;) {
         // close() inside a handler cancels what is still queued.
         if (this.#readyState === CLOSED) return;
@@ -171,6 +192,26 @@ export function defineEventSource(open) {
           return;
         }
       }
+    }
+
+    // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
+    #framesToBatch(batch) {
+      const events = [];
+      for (let i = 0; i < batch.length;) {
+        const code = batch[i];
+        if (code === EVENT) {
+          this.#lastEventId = batch[i + 3];
+          events.push({ type: batch[i + 1], data: batch[i + 2], lastEventId: this.#lastEventId });
+          i += 4;
+        } else if (code === RETRY) {
+          this.#reconnectionTime = batch[i + 1];
+          i += 2;
+        } else {
+          this.#lastEventId = batch[i + 1];
+          i += 2;
+        }
+      }
+      if (events.length > 0 && this.#readyState !== CLOSED) this.#batch.call(this, events);
     }
 
     #failed(kind, status, message, retryIn, attempt, gaveUp) {

@@ -55,7 +55,8 @@ const IDLE_TIMER: u8 = 4;
 /// One `EventSource`'s engine, driven by the JS shell (`js/event_source.js`).
 ///
 /// The shell passes `hooks`: `prepare()` (headers and body for an attempt, maybe a promise),
-/// `open(url)`, `frames(batch)`, `error(kind, status, message, retryIn, attempt, gaveUp)`.
+/// `open(url)`, `frames(batch)`, `error(kind, status, message, retryIn, attempt, gaveUp)`,
+/// `pause()` (dropped while hidden or offline: CONNECTING, no event).
 #[wasm_bindgen]
 pub struct Source {
     shared: Rc<Shared>,
@@ -243,7 +244,10 @@ fn act(s: &Rc<Shared>, action: Action) {
             *s.timer.borrow_mut() = id;
             report(s, &error);
         }
-        Action::Pause => stop_io(s),
+        Action::Pause => {
+            stop_io(s);
+            call(&s.hooks, "pause", &Array::new());
+        }
         Action::Fail(error) => {
             stop_io(s);
             report(s, &error);

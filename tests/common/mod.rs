@@ -82,6 +82,20 @@ pub async fn backoff_classify_and_max_attempts() {
 pub async fn redirect_origin_is_the_final_url() {
     scenario("redirect_origin_is_the_final_url").await;
 }
+pub async fn from_readable_stream() {
+    scenario("from_readable_stream").await;
+}
+pub async fn batch_fast_path() {
+    scenario("batch_fast_path").await;
+}
+#[allow(dead_code)] // page only
+pub async fn pause_when_hidden() {
+    scenario("pause_when_hidden").await;
+}
+#[allow(dead_code)] // page only
+pub async fn online_reconnects_at_once() {
+    scenario("online_reconnects_at_once").await;
+}
 pub async fn soak_a_thousand_disconnects() {
     scenario("soak_a_thousand_disconnects").await;
 }
@@ -218,6 +232,8 @@ macro_rules! all_tests {
             backoff_classify_and_max_attempts,
             redirect_origin_is_the_final_url,
             soak_a_thousand_disconnects,
+            from_readable_stream,
+            batch_fast_path,
         );
     };
 }

@@ -30,7 +30,7 @@ function record(es) {
   const seen = { events: [], errors: [], opens: 0, states: [] };
   es.onopen = () => { seen.opens++; seen.states.push(es.readyState); };
   es.onmessage = (e) => seen.events.push({ type: e.type, data: e.data, id: e.lastEventId, origin: e.origin, message: e instanceof MessageEvent });
-  es.addEventListener('error', (e) => { seen.errors.push({ kind: e.kind, status: e.status, willRetry: e.willRetry, state: es.readyState, message: e.message }); });
+  es.addEventListener('error', (e) => { seen.errors.push({ kind: e.kind, status: e.status, willRetry: e.willRetry, retryIn: e.retryIn, state: es.readyState, message: e.message }); });
   return seen;
 }
 
@@ -233,7 +233,82 @@ Object.assign(scenarios, {
   },
 });
 
+Object.assign(scenarios, {
+  async from_readable_stream(EventSource) {
+    const bytes = new TextEncoder().encode('id: 1\ndata: one\n\nevent: x\ndata: two\n\ndata: cut');
+    const stream = new ReadableStream({
+      start(c) { c.enqueue(bytes.slice(0, 7)); c.enqueue(bytes.slice(7)); c.close(); },
+    });
+    const es = EventSource.fromReadableStream(stream);
+    const seen = record(es);
+    const named = [];
+    es.addEventListener('x', (e) => named.push(e.data));
+    await until(() => es.readyState === 2, 'closed at the end of the stream');
+    eq(seen.events.map((e) => [e.data, e.id]), [['one', '1']], 'messages');
+    eq(named, ['two'], 'named');
+    eq(seen.errors.map((e) => [e.kind, e.willRetry]), [['ended', false]], 'ends without reconnect');
+  },
+
+  async batch_fast_path(EventSource, server) {
+    const batches = [];
+    const es = new EventSource(`${server}/bench?corpus=llm&n=2000`, { batch: (events) => batches.push(events) });
+    let messages = 0;
+    es.onmessage = () => messages++;
+    await until(() => batches.flat().length === 2000, '2000 events', 10000);
+    es.close();
+    const all = batches.flat();
+    eq(messages, 0, 'no DOM event per message');
+    assert(batches.length < all.length, 'batched');
+    assert(all.every((e) => e.type === 'message' && e.data.startsWith('{"id":"chatcmpl')), 'plain events');
+    assert(all[1999].data.endsWith(',"n":1999}'), 'in order');
+  },
+});
+
+// Page only: they drive the document's visibility and the window's online state.
+export const pageScenarios = {
+  async pause_when_hidden(EventSource, server) {
+    let state = 'visible';
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+    const flip = (to) => { state = to; document.dispatchEvent(new Event('visibilitychange')); };
+    try {
+      const t = token('hidden');
+      const es = new EventSource(`${server}/counter?token=${t}&total=1000&interval=20`, { pauseWhenHidden: true });
+      const seen = record(es);
+      await until(() => seen.events.length >= 3, 'events while visible');
+      flip('hidden');
+      eq(es.readyState, 0, 'CONNECTING while hidden');
+      const at = seen.events.length;
+      await new Promise((r) => setTimeout(r, 150));
+      eq(seen.events.length, at, 'no event while hidden');
+      flip('visible');
+      flip('visible');
+      await until(() => seen.events.length >= at + 3, 'events again');
+      es.close();
+      const requests = await log(server, t);
+      eq(requests.length, 2, 'one connection after showing, never two');
+      eq(requests[1].last_event_id, seen.events[at - 1].id, 'resumed from the last event');
+      eq(seen.events.map((e) => Number(e.data)), seen.events.map((_, i) => i + 1), 'nothing lost or repeated');
+    } finally {
+      delete document.visibilityState;
+    }
+  },
+
+  async online_reconnects_at_once(EventSource, server) {
+    const t = token('online');
+    const url = await store(server, t, [{ steps: [{ write: 'retry: 100000\ndata: a\n\n' }] }, { steps: [{ write: 'data: b\n\n' }], end: 'hang' }]);
+    const es = new EventSource(url);
+    const seen = record(es);
+    await until(() => seen.errors.length === 1, 'the end of the first stream');
+    eq(seen.errors[0].retryIn, 100000, 'a long wait');
+    globalThis.dispatchEvent(new Event('offline'));
+    globalThis.dispatchEvent(new Event('online'));
+    await until(() => seen.events.length === 2, 'reconnected at once');
+    es.close();
+    eq((await log(server, t)).length, 2, 'two requests');
+  },
+};
+
 /** Runs one scenario by name with the given class. */
 export function run(name, EventSource, server) {
-  return scenarios[name](EventSource, server);
+  return (scenarios[name] ?? pageScenarios[name])(EventSource, server);
 }
