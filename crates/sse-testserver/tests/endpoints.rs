@@ -18,6 +18,11 @@ fn client() -> Client {
         .expect("client")
 }
 
+/// A plain GET (redirects not followed).
+async fn get(url: impl reqwest::IntoUrl) -> reqwest::Response {
+    client().get(url).send().await.expect("request")
+}
+
 /// The body as the chunks the client saw (a read error ends it and is returned too).
 async fn chunks(res: reqwest::Response) -> (Vec<Vec<u8>>, bool) {
     let mut stream = res.bytes_stream();
@@ -49,11 +54,8 @@ fn url_encode(s: &str) -> String {
 }
 
 async fn log(base: &str, token: &str) -> Vec<LogEntry> {
-    client()
-        .get(format!("{base}/log?token={token}"))
-        .send()
+    get(format!("{base}/log?token={token}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap()
@@ -72,7 +74,7 @@ async fn inline_script_writes_each_step_as_a_chunk_then_ends() {
             "end": "close"
         }),
     );
-    let res = client().get(url).send().await.unwrap();
+    let res = get(url).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     assert_eq!(res.headers()["x-extra"], "1");
@@ -91,66 +93,51 @@ async fn inline_script_writes_each_step_as_a_chunk_then_ends() {
 #[tokio::test]
 async fn scripted_status_type_reset_and_repeat() {
     let s = server().await;
-    let res = client()
-        .get(inline(
-            &s.url(),
-            "st",
-            serde_json::json!({"status": 503, "headers": [["Retry-After", "2"]]}),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = get(inline(
+        &s.url(),
+        "st",
+        serde_json::json!({"status": 503, "headers": [["Retry-After", "2"]]}),
+    ))
+    .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.headers()["retry-after"], "2");
-    let res = client()
-        .get(inline(
-            &s.url(),
-            "ct",
-            serde_json::json!({"headers": [["Content-Type", "text/plain"]]}),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = get(inline(
+        &s.url(),
+        "ct",
+        serde_json::json!({"headers": [["Content-Type", "text/plain"]]}),
+    ))
+    .await;
     assert_eq!(res.headers()["content-type"], "text/plain");
-    let res = client()
-        .get(inline(
-            &s.url(),
-            "rs",
-            serde_json::json!({"steps": [{"write": "data: par"}], "end": "reset"}),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = get(inline(
+        &s.url(),
+        "rs",
+        serde_json::json!({"steps": [{"write": "data: par"}], "end": "reset"}),
+    ))
+    .await;
     let (chunks, broken) = chunks(res).await;
     assert_eq!(chunks.concat(), b"data: par");
     assert!(
         broken,
         "a reset must reach the client as an error, not a clean end"
     );
-    let res = client()
-        .get(inline(
-            &s.url(),
-            "rp",
-            serde_json::json!({"steps": [{"repeat": {"text": "x", "times": 100000}}]}),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = get(inline(
+        &s.url(),
+        "rp",
+        serde_json::json!({"steps": [{"repeat": {"text": "x", "times": 100000}}]}),
+    ))
+    .await;
     assert_eq!(res.bytes().await.unwrap().len(), 100_000);
 }
 
 #[tokio::test]
 async fn hang_keeps_the_stream_open() {
     let s = server().await;
-    let res = client()
-        .get(inline(
-            &s.url(),
-            "hang",
-            serde_json::json!({"steps": [{"write": ": hi\n"}], "end": "hang"}),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = get(inline(
+        &s.url(),
+        "hang",
+        serde_json::json!({"steps": [{"write": ": hi\n"}], "end": "hang"}),
+    ))
+    .await;
     let mut body = res.bytes_stream();
     assert_eq!(body.next().await.unwrap().unwrap().as_ref(), b": hi\n");
     let more = tokio::time::timeout(Duration::from_millis(300), body.next()).await;
@@ -210,11 +197,8 @@ async fn stored_scripts_play_per_connection_and_the_log_records_requests() {
 #[tokio::test]
 async fn counter_resumes_after_last_event_id_and_ends_with_204() {
     let s = server().await;
-    let body = client()
-        .get(format!("{}/counter?token=c&total=5", s.url()))
-        .send()
+    let body = get(format!("{}/counter?token=c&total=5", s.url()))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -229,11 +213,7 @@ async fn counter_resumes_after_last_event_id_and_ends_with_204() {
         res.text().await.unwrap(),
         "retry: 0\nid: 4\ndata: 4\n\nid: 5\ndata: 5\n\n"
     );
-    let res = client()
-        .get(format!("{}/counter?token=c&total=5&lastEventId=5", s.url()))
-        .send()
-        .await
-        .unwrap();
+    let res = get(format!("{}/counter?token=c&total=5&lastEventId=5", s.url())).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
@@ -241,16 +221,13 @@ async fn counter_resumes_after_last_event_id_and_ends_with_204() {
 async fn counter_drops_connections_mid_stream() {
     let s = server().await;
     let url = format!("{}/counter?token=d&total=50&drops=3&seed=9", s.url());
-    let full = client()
-        .get(format!("{}/counter?total=50", s.url()))
-        .send()
+    let full = get(format!("{}/counter?total=50", s.url()))
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
     for _ in 0..3 {
-        let (chunks, broken) = chunks(client().get(&url).send().await.unwrap()).await;
+        let (chunks, broken) = chunks(get(&url).await).await;
         let got = chunks.concat();
         // Cut 1 to 120 bytes into the events, after the retry line.
         assert!(broken, "a drop must reach the client as an error");
@@ -258,7 +235,7 @@ async fn counter_drops_connections_mid_stream() {
         assert_eq!(got, full[..got.len()]);
     }
     // Drops used up: the whole stream now.
-    let (chunks, was_broken) = chunks(client().get(&url).send().await.unwrap()).await;
+    let (chunks, was_broken) = chunks(get(&url).await).await;
     assert!(!was_broken);
     assert!(String::from_utf8(chunks.concat())
         .unwrap()
@@ -282,11 +259,7 @@ async fn echo_auth_and_redirects() {
     assert!(body.contains("[\"x-custom\",\"v\"]"));
     assert!(body.contains("event: body\ndata: the body\n\n"));
 
-    let res = client()
-        .get(format!("{}/auth?token=a&end=close", s.url()))
-        .send()
-        .await
-        .unwrap();
+    let res = get(format!("{}/auth?token=a&end=close", s.url())).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = client()
         .get(format!("{}/auth?token=a&end=close", s.url()))
@@ -300,11 +273,7 @@ async fn echo_auth_and_redirects() {
     );
 
     for code in [301u16, 302, 303, 307, 308] {
-        let res = client()
-            .get(format!("{}/redirect?code={code}&to=/echo", s.url()))
-            .send()
-            .await
-            .unwrap();
+        let res = get(format!("{}/redirect?code={code}&to=/echo", s.url())).await;
         assert_eq!(res.status().as_u16(), code);
         assert_eq!(res.headers()["location"], "/echo");
     }
@@ -340,11 +309,7 @@ async fn cors_everywhere_with_preflight() {
         .to_str()
         .unwrap()
         .contains("POST"));
-    let res = client()
-        .get(format!("{}/counter?total=1", s.url()))
-        .send()
-        .await
-        .unwrap();
+    let res = get(format!("{}/counter?total=1", s.url())).await;
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
 }
 
@@ -378,22 +343,15 @@ async fn gzip_and_brotli_streams_decode() {
 #[tokio::test]
 async fn bench_streams_the_corpus_bytes() {
     let s = server().await;
-    let body = client()
-        .get(format!("{}/bench?corpus=multiline&n=100", s.url()))
-        .send()
+    let body = get(format!("{}/bench?corpus=multiline&n=100", s.url()))
         .await
-        .unwrap()
         .bytes()
         .await;
     assert_eq!(
         body.unwrap().as_ref(),
         Corpus::Multiline.generate(100).as_slice()
     );
-    let res = client()
-        .get(format!("{}/bench?corpus=nope", s.url()))
-        .send()
-        .await
-        .unwrap();
+    let res = get(format!("{}/bench?corpus=nope", s.url())).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
