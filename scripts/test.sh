@@ -50,6 +50,7 @@ suite() {
 check fmt cargo fmt --all -- --check
 check clippy-host cargo clippy --workspace --all-targets -- -D warnings
 check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core --all-targets -- -D warnings
+check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 
 suite cargo-test sum cargo test --workspace
