@@ -10,7 +10,7 @@ CORPORA=$(mktemp -d)
 trap 'rm -rf "$CORPORA"' EXIT
 cargo run -q --release -p sse-testserver -- --write-corpora "$CORPORA"
 cargo bench -q -p sse-core --bench parser -- --output-format bencher 2>/dev/null | grep '^test ' >"$CORPORA/rust.txt"
-node bench/parser-node.mjs "$CORPORA" >"$CORPORA/node.jsonl"
+node scripts/bench-parser-node.mjs "$CORPORA" >"$CORPORA/node.jsonl"
 python3 - "$CORPORA" <<'PY'
 import json, os, re, sys
 d = sys.argv[1]

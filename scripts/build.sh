@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package `sse-web` into pkg/: the engine (release, size-tuned, no_std, wasm-opt
-# -Oz, wasm-bindgen's `web` target) and the JS shell (js/). Prints the gzipped size of what a page
+# -Oz, wasm-bindgen's `web` target) and the JS shell (src/js/). Prints the gzipped size of what a page
 # loads. Needs scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ wasm-pack build --release --target web --out-dir pkg --out-name sse_web -- --no-
 }
 grep -q "Optimizing wasm binaries with .wasm-opt" /tmp/sse-wasm-pack.log \
   || { echo "build FAILED: wasm-pack did not run wasm-opt" >&2; exit 1; }
-cp js/index.js js/index.d.ts js/event_source.js pkg/
+cp src/js/index.js src/js/index.d.ts src/js/event_source.js pkg/
 node - <<'JS'
 const fs = require('fs');
 const generated = JSON.parse(fs.readFileSync('pkg/package.json', 'utf8'));

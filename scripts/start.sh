@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 PORT=${PORT:-8080}
 bash scripts/build.sh
+webpack --config webpack.config.js --no-stats
 cargo build -q --release -p sse-testserver
 echo
 echo "  sse demo: http://127.0.0.1:$PORT/"

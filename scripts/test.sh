@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON=${WASM_BINDGEN_TEST_WEBDRIVER_JSON:-$ROOT/scripts/webdriver.json}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-240}
 PORT=${SSE_TEST_PORT:-8787}
 export SSE_TESTSERVER="http://127.0.0.1:$PORT"
@@ -76,6 +77,8 @@ suite wasm-node each wasm-pack test --node --test web_node
 
 check npm-package-build bash scripts/build.sh
 grep -h '^size:' "$LOGS/npm-package-build.log" || true
+
+check demo-webpack-build webpack --config webpack.config.js --no-stats
 
 # node:test prints `# pass N` and `# fail N`.
 bold "npm-package-node"

@@ -52,7 +52,7 @@ const READ: u8 = 2;
 const RECONNECT_TIMER: u8 = 3;
 const IDLE_TIMER: u8 = 4;
 
-/// One `EventSource`'s engine, driven by the JS shell (`js/event_source.js`).
+/// One `EventSource`'s engine, driven by the JS shell (`src/js/event_source.js`).
 ///
 /// The shell passes `hooks`: `prepare()` (headers and body for an attempt, maybe a promise),
 /// `open(url)`, `frames(batch)`, `error(kind, status, message, retryIn, attempt, gaveUp)`,

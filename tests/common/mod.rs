@@ -8,7 +8,7 @@ use sse_web::reconnect::Source;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(module = "/js/event_source.js")]
+#[wasm_bindgen(module = "/src/js/event_source.js")]
 extern "C" {
     #[wasm_bindgen(js_name = defineEventSource)]
     fn define_event_source(open: &JsValue) -> JsValue;

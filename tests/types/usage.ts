@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit` in npm test: the package's types accept what the README shows and
 // reject what they should.
-import { EventSource, SseErrorEvent, install, preload } from '../../js/index.js';
+import { EventSource, SseErrorEvent, install, preload } from '../../src/js/index.js';
 
 const es = new EventSource('/v1/chat', {
   method: 'POST',
