@@ -36,9 +36,8 @@ impl Init {
     /// Adds a header. The value's UTF-8 bytes are sent as they are (fetch takes byte strings, so
     /// a non-ASCII value, such as a `Last-Event-ID`, is passed one byte per code unit).
     pub fn header(&mut self, name: &str, value: &str) -> &mut Init {
-        let bytes: String = value.bytes().map(char::from).collect();
         // An invalid name or value is dropped by the platform's own check.
-        let _ = self.headers.append(name, &bytes);
+        let _ = self.headers.append(name, &crate::byte_string(value));
         self
     }
 

@@ -34,6 +34,12 @@ pub mod fetch;
 mod options;
 pub mod reconnect;
 
+/// A header value as fetch takes it, a byte string: its UTF-8 bytes one per code unit, so a
+/// non-ASCII value (a `Last-Event-ID`, say) goes out as UTF-8 instead of making fetch throw.
+pub(crate) fn byte_string(value: &str) -> alloc::string::String {
+    value.bytes().map(char::from).collect()
+}
+
 /// The npm build has no std: a panic (a bug; nothing from the network or the user panics) traps
 /// without formatting a message, and a small allocator does (the engine reuses its buffers, so
 /// it allocates per connection, not per event).

@@ -328,9 +328,7 @@ fn start_fetch(s: &Rc<Shared>, conn: Conn, prepared: &JsValue) {
             set("credentials", &JsValue::from_str(c));
         }
         for (name, value) in &request.headers {
-            // fetch takes byte strings: a UTF-8 value goes out one byte per code unit.
-            let bytes: String = value.bytes().map(char::from).collect();
-            let _ = headers.set(name, &bytes);
+            let _ = headers.set(name, &crate::byte_string(value));
         }
         if let Some(body) = request.body {
             set("body", &Uint8Array::from(body).into());

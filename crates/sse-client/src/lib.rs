@@ -242,6 +242,7 @@ impl Builder {
             epoch: tokio::time::Instant::now(),
             queue: VecDeque::new(),
             phase: Phase::Start,
+            cause: None,
         };
         Ok(EventSource {
             driver: Some(Box::new(driver)),
@@ -337,6 +338,8 @@ struct Driver {
     epoch: tokio::time::Instant,
     queue: VecDeque<Result<Event, Error>>,
     phase: Phase,
+    /// The transport error behind the failure being reported, for `Error::source`.
+    cause: Option<reqwest::Error>,
 }
 
 impl Driver {
@@ -356,10 +359,11 @@ impl Driver {
             }
             Phase::Done => return,
         };
-        self.act(action, None);
+        self.act(action);
     }
 
-    fn act(&mut self, action: Action, source: Option<reqwest::Error>) {
+    fn act(&mut self, action: Action) {
+        let source = self.cause.take();
         match action {
             Action::None => {}
             Action::Connect(conn) => self.phase = Phase::Connect(conn),
@@ -428,9 +432,8 @@ impl Driver {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                let action = self.failed(conn, Failure::network());
-                self.act(action, Some(e));
-                return Action::None;
+                self.cause = Some(e);
+                return self.failed(conn, Failure::network());
             }
         };
         let header = |name: reqwest::header::HeaderName| {
@@ -484,9 +487,8 @@ impl Driver {
             }
             Ok(None) => self.failed(conn, Failure::ended()),
             Err(e) => {
-                let action = self.failed(conn, Failure::network());
-                self.act(action, Some(e));
-                Action::None
+                self.cause = Some(e);
+                self.failed(conn, Failure::network())
             }
         }
     }

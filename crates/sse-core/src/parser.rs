@@ -21,7 +21,7 @@ use core::fmt;
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 /// An event, borrowed from the parser or the chunk it came in (the zero-copy fast path).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventRef<'a> {
     /// The event type: the `event:` field, or `"message"` when none or empty.
     pub event_type: &'a str,
@@ -39,16 +39,6 @@ impl EventRef<'_> {
             data: self.data.to_string(),
             last_event_id: self.last_event_id.to_string(),
         }
-    }
-}
-
-impl fmt::Debug for EventRef<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("event_type", &self.event_type)
-            .field("data", &self.data)
-            .field("last_event_id", &self.last_event_id)
-            .finish()
     }
 }
 

@@ -23,6 +23,16 @@ async fn get(url: impl reqwest::IntoUrl) -> reqwest::Response {
     client().get(url).send().await.expect("request")
 }
 
+/// A GET with one header.
+async fn get_with(url: impl reqwest::IntoUrl, name: &str, value: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .header(name, value)
+        .send()
+        .await
+        .expect("request")
+}
+
 /// The body as the chunks the client saw (a read error ends it and is returned too).
 async fn chunks(res: reqwest::Response) -> (Vec<Vec<u8>>, bool) {
     let mut stream = res.bytes_stream();
@@ -203,12 +213,12 @@ async fn counter_resumes_after_last_event_id_and_ends_with_204() {
         .await
         .unwrap();
     assert_eq!(body, "retry: 0\nid: 1\ndata: 1\n\nid: 2\ndata: 2\n\nid: 3\ndata: 3\n\nid: 4\ndata: 4\n\nid: 5\ndata: 5\n\n");
-    let res = client()
-        .get(format!("{}/counter?token=c&total=5", s.url()))
-        .header("Last-Event-ID", "3")
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(
+        format!("{}/counter?token=c&total=5", s.url()),
+        "Last-Event-ID",
+        "3",
+    )
+    .await;
     assert_eq!(
         res.text().await.unwrap(),
         "retry: 0\nid: 4\ndata: 4\n\nid: 5\ndata: 5\n\n"
@@ -261,12 +271,12 @@ async fn echo_auth_and_redirects() {
 
     let res = get(format!("{}/auth?token=a&end=close", s.url())).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = client()
-        .get(format!("{}/auth?token=a&end=close", s.url()))
-        .header("Authorization", "Bearer t1")
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(
+        format!("{}/auth?token=a&end=close", s.url()),
+        "Authorization",
+        "Bearer t1",
+    )
+    .await;
     assert_eq!(
         res.text().await.unwrap(),
         "event: authorized\ndata: Bearer t1\n\n"
