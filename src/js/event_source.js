@@ -6,8 +6,11 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
 const EVENT = 0;
-const RETRY = 1;
-const ID = 2;
+const RETRY = 1; // any other code: an ID
+// What the engine's signal(what, on) is told (src/reconnect.rs).
+const ABORTED = 0;
+const HIDDEN = 1;
+const ONLINE = 2;
 
 /** The `error` event: what happened, and whether and when the source retries. */
 export class SseErrorEvent extends Event {
@@ -28,9 +31,16 @@ export class SseErrorEvent extends Event {
   }
 }
 
-function headerPairs(h) {
-  if (h === undefined || h === null) return undefined;
-  return [...new Headers(h)];
+/** The user's `retry.classify(info, default)`: true or a delay retries, false fails; anything
+ * else (or no function, or a throw) keeps the engine's default. */
+function classify(init, kind, status, retry) {
+  const f = init.retry?.classify;
+  if (typeof f !== 'function') return undefined;
+  try {
+    return f({ kind, status }, retry);
+  } catch {
+    return undefined;
+  }
 }
 
 export function defineEventSource(open) {
@@ -51,7 +61,7 @@ export function defineEventSource(open) {
     #origin = '';
     #handlers = { open: null, message: null, error: null };
     #batch = null;
-    #cleanup = [];
+    #listening = new AbortController();
 
     constructor(url, init = {}) {
       super();
@@ -63,38 +73,30 @@ export function defineEventSource(open) {
       this.#reconnectionTime = init.retry?.reconnectionTime ?? 3000;
       if (typeof init.batch === 'function') this.#batch = init.batch;
       const hooks = {
-        prepare: () => this.#prepare(init),
         open: (finalUrl) => this.#opened(finalUrl),
-        frames: (batch) => this.#frames(batch),
+        frames: (meta, text) => this.#frames(meta, text),
         error: (...args) => this.#failed(...args),
         pause: () => { if (this.#readyState !== CLOSED) this.#readyState = CONNECTING; },
+        classify: (kind, status, retry) => classify(init, kind, status, retry),
       };
-      const signal = init.signal;
       this.#engine = open(hooks, this.#url, init);
+      // Every listener below goes when the source closes.
+      const listen = (target, type, f) => target.addEventListener(type, f, { signal: this.#listening.signal });
+      const signal = init.signal;
       if (signal) {
-        const onAbort = () => this.#engine?.abort();
+        const onAbort = () => this.#engine?.signal(ABORTED, true);
         if (signal.aborted) queueMicrotask(onAbort);
-        else {
-          signal.addEventListener('abort', onAbort, { once: true });
-          this.#cleanup.push(() => signal.removeEventListener('abort', onAbort));
-        }
+        else listen(signal, 'abort', onAbort);
       }
       const doc = globalThis.document;
       if (init.pauseWhenHidden && doc && 'visibilityState' in doc) {
-        const onVisibility = () => this.#engine?.setHidden(doc.visibilityState === 'hidden');
-        doc.addEventListener('visibilitychange', onVisibility);
-        this.#cleanup.push(() => doc.removeEventListener('visibilitychange', onVisibility));
+        const onVisibility = () => this.#engine?.signal(HIDDEN, doc.visibilityState === 'hidden');
+        listen(doc, 'visibilitychange', onVisibility);
         if (doc.visibilityState === 'hidden') onVisibility();
       }
       if (typeof globalThis.addEventListener === 'function' && 'onLine' in (globalThis.navigator ?? {})) {
-        const online = () => this.#engine?.setOnline(true);
-        const offline = () => this.#engine?.setOnline(false);
-        globalThis.addEventListener('online', online);
-        globalThis.addEventListener('offline', offline);
-        this.#cleanup.push(() => {
-          globalThis.removeEventListener('online', online);
-          globalThis.removeEventListener('offline', offline);
-        });
+        listen(globalThis, 'online', () => this.#engine?.signal(ONLINE, true));
+        listen(globalThis, 'offline', () => this.#engine?.signal(ONLINE, false));
       }
     }
 
@@ -145,7 +147,7 @@ export function defineEventSource(open) {
         // Not now: this may run inside one of the engine's own calls (an abort, say).
         queueMicrotask(() => engine.free());
       }
-      for (const f of this.#cleanup.splice(0)) f();
+      this.#listening.abort();
     }
 
     #setHandler(type, f) {
@@ -155,15 +157,6 @@ export function defineEventSource(open) {
       if (this.#handlers[type]) this.addEventListener(type, this.#handlers[type]);
     }
 
-    #prepare(init) {
-      const headers = typeof init.headers === 'function' ? init.headers() : init.headers;
-      const body = typeof init.body === 'function' ? init.body() : init.body;
-      if (headers instanceof Promise || body instanceof Promise) {
-        return Promise.all([headers, body]).then(([h, b]) => ({ headers: headerPairs(h), body: b }));
-      }
-      return { headers: headerPairs(headers), body };
-    }
-
     #opened(finalUrl) {
       if (this.#readyState === CLOSED) return;
       try { this.#origin = new URL(finalUrl || this.#url).origin; } catch { this.#origin = ''; }
@@ -171,47 +164,39 @@ export function defineEventSource(open) {
       this.dispatchEvent(new Event('open'));
     }
 
-    #frames(batch) {
-      if (this.#batch) return this.#framesToBatch(batch);
-      for (let i = 0; i < batch.length;) {
+    // A chunk's frames: `meta` holds per frame a code and the lengths of its strings in `text`
+    // (-1: the event type `message`, or the same ID as before), or the retry time.
+    #frames(meta, text) {
+      const events = this.#batch ? [] : undefined;
+      let at = 0;
+      const take = (n) => text.slice(at, (at += n));
+      for (let i = 0; i < meta.length;) {
         // close() inside a handler cancels what is still queued.
         if (this.#readyState === CLOSED) return;
-        const code = batch[i];
+        const code = meta[i];
         if (code === EVENT) {
-          const type = batch[i + 1];
-          this.#lastEventId = batch[i + 3];
-          this.dispatchEvent(new MessageEvent(type, { data: batch[i + 2], lastEventId: this.#lastEventId, origin: this.#origin }));
+          const type = meta[i + 1] < 0 ? 'message' : take(meta[i + 1]);
+          const data = take(meta[i + 2]);
+          if (meta[i + 3] >= 0) this.#lastEventId = take(meta[i + 3]);
+          if (events) events.push({ type, data, lastEventId: this.#lastEventId });
+          else this.dispatchEvent(new MessageEvent(type, { data, lastEventId: this.#lastEventId, origin: this.#origin }));
           i += 4;
         } else if (code === RETRY) {
-          this.#reconnectionTime = batch[i + 1];
-          i += 2;
-        } else if (code === ID) {
-          this.#lastEventId = batch[i + 1];
+          this.#reconnectionTime = meta[i + 1];
           i += 2;
         } else {
-          return;
-        }
-      }
-    }
-
-    // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
-    #framesToBatch(batch) {
-      const events = [];
-      for (let i = 0; i < batch.length;) {
-        const code = batch[i];
-        if (code === EVENT) {
-          this.#lastEventId = batch[i + 3];
-          events.push({ type: batch[i + 1], data: batch[i + 2], lastEventId: this.#lastEventId });
-          i += 4;
-        } else if (code === RETRY) {
-          this.#reconnectionTime = batch[i + 1];
-          i += 2;
-        } else {
-          this.#lastEventId = batch[i + 1];
+          this.#lastEventId = take(meta[i + 1]);
           i += 2;
         }
       }
-      if (events.length > 0 && this.#readyState !== CLOSED) this.#batch.call(this, events);
+      if (events?.length > 0 && this.#readyState !== CLOSED) {
+        // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
+        try {
+          this.#batch.call(this, events);
+        } catch (e) {
+          queueMicrotask(() => { throw e; });
+        }
+      }
     }
 
     #failed(kind, status, message, retryIn, attempt, gaveUp) {

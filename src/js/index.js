@@ -42,9 +42,7 @@ function open(hooks, url, init) {
     start() {},
     close: call('close'),
     free: call('free'),
-    abort: call('abort'),
-    setHidden: call('setHidden'),
-    setOnline: call('setOnline'),
+    signal: call('signal'),
   };
 }
 

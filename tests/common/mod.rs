@@ -22,12 +22,13 @@ extern "C" {
 
 /// The JS `EventSource` class over this build's engine, as the npm package assembles it.
 fn event_source_class() -> JsValue {
-    let open =
-        Closure::<dyn Fn(JsValue, String, JsValue) -> JsValue>::new(|hooks, url: String, init| {
-            let source = Source::new(hooks, &url, init);
+    let open = Closure::<dyn Fn(JsValue, String, JsValue) -> JsValue>::new(
+        |hooks: JsValue, url: String, init| {
+            let source = Source::new(hooks.unchecked_into(), &url, init);
             source.start();
             JsValue::from(source)
-        });
+        },
+    );
     let class = define_event_source(open.as_ref());
     // The class calls it for every source it makes, for the life of the page.
     open.forget();
