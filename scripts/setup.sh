@@ -20,6 +20,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown || die "rustup could not add the wasm32 target"
 fi
+# The npm build rebuilds core and alloc for size (scripts/build.sh): it needs their sources.
+if ! rustup component list --installed | grep -q '^rust-src'; then
+  step "rustup component add rust-src"
+  rustup component add rust-src || die "rustup could not add rust-src"
+fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
   step "cargo install wasm-bindgen-cli $WB_VERSION (about 2 min)"
