@@ -1,34 +1,45 @@
 //! `sse-web`: a better `EventSource` for the browser (page, Worker) and Node, over `fetch`
-//! streams, driven by [`sse_core`].
+//! streams, driven by [`sse_core`]. From JS it is the npm package `sse-web`; from Rust it is
+//! [`EventSource`], a [`futures_core::Stream`] with the builder words of `sse-client`:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-//! use sse_core::parser::{Frame, Parser};
-//! use sse_web::fetch::{fetch, Init};
+//! use futures_util::StreamExt;
+//! use sse_web::{EventSource, RetryPolicy};
 //!
-//! let mut init = Init::new("GET");
-//! init.header("Accept", "text/event-stream");
-//! let response = fetch("https://example.com/events", &init).await?;
-//! let mut body = response.body()?;
-//! let mut parser = Parser::new();
-//! while let Some(chunk) = body.chunk().await? {
-//!     parser.feed(&chunk, |frame| {
-//!         if let Frame::Event(e) = frame {
-//!             // e.event_type, e.data, e.last_event_id
-//!         }
-//!     }).ok();
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut events = EventSource::builder("/v1/chat")
+//!     .method("POST")
+//!     .header("Content-Type", "application/json")
+//!     .headers_with(|| async { vec![("Authorization".into(), "Bearer fresh".into())] })
+//!     .body(r#"{"prompt":"hi"}"#)
+//!     .retry(RetryPolicy::resilient())
+//!     .connect()?;
+//! while let Some(item) = events.next().await {
+//!     match item {
+//!         Ok(event) => web_sys_log(&event.data),
+//!         // A failure the policy retries: the stream goes on after `error.retry_in()`.
+//!         Err(error) if error.will_retry() => web_sys_log(&error.to_string()),
+//!         Err(error) => return Err(error.into()),
+//!     }
 //! }
 //! # Ok(()) }
+//! # fn web_sys_log(_: &str) {}
 //! ```
 //!
-//! The transport ([`fetch`]) uses the global `fetch` of whatever realm it runs in (Window,
-//! Worker, Node), never `window`.
+//! The defaults are the WHATWG `EventSource`'s; every extension is an option. Dropping the
+//! stream (or [`EventSource::close`]) aborts the fetch and every timer. With the `yew` or `leptos`
+//! feature, [`yew::use_event_source`] and [`leptos::use_event_source`] wrap it for components.
+//!
+//! The transport is the global `fetch` of whatever realm it runs in (Window, Worker, Node),
+//! never `window`; [`fetch`] is that transport on its own.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+mod event_source;
 #[cfg(feature = "std")]
 pub mod fetch;
 mod options;
@@ -56,4 +67,13 @@ mod npm {
         unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 }
 
+#[cfg(feature = "std")]
+pub use event_source::{BuildError, Builder, Error, EventSource, HookError};
+#[cfg(feature = "leptos")]
+pub mod leptos;
+#[cfg(feature = "yew")]
+pub mod yew;
 pub use sse_core;
+pub use sse_core::options::{Backoff, Classify, Options, RetryPolicy};
+pub use sse_core::parser::Event;
+pub use sse_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};

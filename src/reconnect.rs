@@ -129,6 +129,12 @@ impl<S: Sink> Engine<S> {
         self.shared.machine.borrow_mut().close();
         stop_io(&self.shared);
     }
+
+    /// The machine, to read.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn machine(&self) -> core::cell::Ref<'_, Machine> {
+        self.shared.machine.borrow()
+    }
 }
 
 impl<S> Drop for Shared<S> {

@@ -1,10 +1,16 @@
 //! Tests shared by the page, dedicated-worker and Node suites: each runs them in its realm,
 //! against the real sse-testserver (its URL is baked in at build time: browsers have no env).
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use js_sys::Promise;
 use sse_core::parser::{Frame, Parser};
 use sse_web::fetch::{fetch, Init};
 use sse_web::reconnect::Source;
+use sse_web::{Decision, ErrorKind, EventSource, ReadyState, RetryPolicy};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -202,6 +208,174 @@ pub async fn abort_rejects_the_pending_read() {
     );
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// The stream's next item, failing the test after `ms`.
+async fn next_within(
+    es: &mut EventSource,
+    ms: i32,
+) -> Option<Result<sse_web::Event, sse_web::Error>> {
+    match select(es.next(), Box::pin(sleep(ms))).await {
+        Either::Left((item, _)) => item,
+        Either::Right(_) => panic!("nothing from the stream within {ms} ms"),
+    }
+}
+
+/// The number of requests the server logged for `token`.
+async fn requests(token: &str) -> u32 {
+    let response = fetch(&format!("{SERVER}/log?token={token}"), &Init::new("GET"))
+        .await
+        .expect("log");
+    let mut body = response.body().expect("body");
+    let mut text = Vec::new();
+    while let Some(chunk) = body.chunk().await.expect("read") {
+        text.extend(chunk);
+    }
+    let log = js_sys::JSON::parse(&String::from_utf8_lossy(&text)).expect("log JSON");
+    js_sys::Array::from(&log).length()
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy {
+        reconnection_time_ms: 10,
+        ..RetryPolicy::default()
+    }
+}
+
+/// The Rust stream over the counter with cut connections: every event exactly once, in order,
+/// a retried error per cut, and the end at the server's 204.
+pub async fn rust_stream_resumes_exactly_once() {
+    let t = token("rust-counter");
+    let url = format!("{SERVER}/counter?token={t}&total=300&drops=5&seed=7");
+    let mut es = EventSource::builder(&url)
+        .retry(quick())
+        .connect()
+        .expect("connect");
+    assert_eq!(es.ready_state(), ReadyState::Connecting);
+    let (mut data, mut errors) = (Vec::new(), Vec::new());
+    while let Some(item) = next_within(&mut es, 10_000).await {
+        match item {
+            Ok(e) => data.push(e.data),
+            Err(e) => errors.push(e),
+        }
+    }
+    let expected: Vec<String> = (1..=300).map(|n| n.to_string()).collect();
+    assert_eq!(data, expected);
+    let (last, cuts) = errors.split_last().expect("errors");
+    assert!(cuts.len() >= 5, "{} retried errors", cuts.len());
+    assert!(cuts.iter().all(sse_web::Error::will_retry));
+    assert_eq!((last.kind(), last.status()), (ErrorKind::Http, Some(204)));
+    assert!(!last.will_retry());
+    assert_eq!(es.ready_state(), ReadyState::Closed);
+    assert_eq!(es.last_event_id(), "300");
+}
+
+/// POST, a static header, a header function called before every attempt, a body sent again,
+/// and the user's classification ending the stream on the second end.
+pub async fn rust_post_headers_body_and_classify() {
+    let t = token("rust-echo");
+    let calls = Rc::new(Cell::new(0));
+    let (c, ends) = (calls.clone(), Rc::new(Cell::new(0)));
+    let mut es = EventSource::builder(&format!("{SERVER}/echo?token={t}&end=close"))
+        .method("post")
+        .header("X-Test", "yes")
+        .headers_with(move || {
+            c.set(c.get() + 1);
+            let n = c.get();
+            async move { vec![("Authorization".into(), format!("Bearer {n}"))] }
+        })
+        .body(r#"{"q":1}"#)
+        .retry(quick())
+        .classify(move |failure, default| {
+            ends.set(ends.get() + 1);
+            if failure.kind == ErrorKind::Ended && ends.get() >= 2 {
+                Decision::Fatal
+            } else {
+                default
+            }
+        })
+        .connect()
+        .expect("connect");
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    while let Some(item) = next_within(&mut es, 5_000).await {
+        match item {
+            Ok(e) => events.push((e.event_type, e.data)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let of = |name: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|(t, _)| t == name)
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    assert_eq!(of("method"), ["POST", "POST"]);
+    assert_eq!(of("body"), [r#"{"q":1}"#, r#"{"q":1}"#]);
+    let headers = of("headers");
+    assert_eq!(headers.len(), 2);
+    assert!(headers[0].contains(r#"["x-test","yes"]"#), "{}", headers[0]);
+    assert!(
+        headers[0].contains(r#"["authorization","Bearer 1"]"#),
+        "{}",
+        headers[0]
+    );
+    assert!(
+        headers[1].contains(r#"["authorization","Bearer 2"]"#),
+        "{}",
+        headers[1]
+    );
+    assert_eq!(calls.get(), 2);
+    let kinds: Vec<_> = errors.iter().map(|e| (e.kind(), e.will_retry())).collect();
+    assert_eq!(kinds, [(ErrorKind::Ended, true), (ErrorKind::Ended, false)]);
+}
+
+/// Dropping the stream aborts the fetch and the reconnect timer: no request after it.
+pub async fn rust_drop_aborts_everything() {
+    let t = token("rust-drop");
+    let url = inline(
+        &t,
+        r#"{"steps":[{"write":"retry: 0\ndata: x\n\n"}],"end":"close"}"#,
+    );
+    let mut es = EventSource::builder(&url).connect().expect("connect");
+    let mut seen = 0;
+    while seen < 3 {
+        if let Some(Ok(_)) = next_within(&mut es, 5_000).await {
+            seen += 1;
+        }
+    }
+    drop(es);
+    sleep(100).await;
+    let before = requests(&t).await;
+    assert!(before >= 3, "{before} requests");
+    sleep(300).await;
+    assert_eq!(requests(&t).await, before, "a request after the drop");
+}
+
+/// Bad options are a `BuildError`, not a failing stream.
+pub async fn rust_builder_rejects_bad_options() {
+    assert!(EventSource::builder("/x").method("GE T").connect().is_err());
+    assert!(EventSource::builder("/x")
+        .header("X", "a\nb")
+        .connect()
+        .is_err());
+    assert!(EventSource::builder("/x")
+        .header("", "v")
+        .connect()
+        .is_err());
+}
+
 /// Declares every shared test as a `#[wasm_bindgen_test]` of the including suite.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -235,6 +409,10 @@ macro_rules! all_tests {
             soak_a_thousand_disconnects,
             from_readable_stream,
             batch_fast_path,
+            rust_stream_resumes_exactly_once,
+            rust_post_headers_body_and_classify,
+            rust_drop_aborts_everything,
+            rust_builder_rejects_bad_options,
         );
     };
 }

@@ -1,0 +1,373 @@
+//! The Rust API: [`EventSource`], a [`futures_core::Stream`] of events over the same engine as the
+//! JS class (`src/reconnect.rs` + `js/io.js`), built with the words of `sse-client`.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use futures_core::Stream;
+use js_sys::{Array, Object, Reflect};
+use sse_core::options::{Options, RetryPolicy};
+use sse_core::parser::{Event, Frame};
+use sse_core::reconnect::{Decision, ErrorKind, Failure, Machine, ReadyState};
+use wasm_bindgen::closure::Closure;
+
+use crate::reconnect::{Engine, Sink};
+
+/// Headers computed before every attempt (a token that refreshes).
+type HeadersFn = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>>>>>;
+/// A classification hook: the failure and the built-in decision in, the decision out.
+type ClassifyFn = Rc<dyn Fn(&Failure, Decision) -> Decision>;
+
+/// What went wrong: the attempt's failure as the reconnect machine saw it, and whether and when
+/// the stream retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Error {
+    inner: sse_core::reconnect::Error,
+}
+
+impl Error {
+    /// What happened.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+    /// Whether the stream reconnects after this error.
+    pub fn will_retry(&self) -> bool {
+        self.inner.retry_in_ms.is_some()
+    }
+    /// The wait before the next attempt.
+    pub fn retry_in(&self) -> Option<Duration> {
+        self.inner.retry_in_ms.map(Duration::from_millis)
+    }
+    /// Consecutive attempts that failed or ended, this one included.
+    pub fn attempt(&self) -> u32 {
+        self.inner.attempt
+    }
+    /// The reconnect machine's view of the error.
+    pub fn details(&self) -> &sse_core::reconnect::Error {
+        &self.inner
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)?;
+        if let Some(ms) = self.inner.retry_in_ms {
+            write!(f, "; retrying in {ms} ms")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An option the builder could not use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError(String);
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Options for an [`EventSource`]: the words of [`sse_core::options::Options`] and of
+/// `sse-client`'s builder.
+#[must_use]
+#[derive(Clone)]
+pub struct Builder {
+    options: Options,
+    headers_fn: Option<HeadersFn>,
+    classify_fn: Option<ClassifyFn>,
+}
+
+impl Builder {
+    /// The HTTP method (default `GET`).
+    pub fn method(mut self, method: &str) -> Builder {
+        self.options.method = method.to_ascii_uppercase();
+        self
+    }
+    /// Adds a request header, sent on every attempt.
+    pub fn header(mut self, name: &str, value: &str) -> Builder {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Headers computed before every attempt (a token that refreshes); they come after
+    /// [`Builder::header`]'s and replace those of the same name.
+    pub fn headers_with<F, Fut>(mut self, f: F) -> Builder
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Vec<(String, String)>> + 'static,
+    {
+        self.headers_fn = Some(Rc::new(move || Box::pin(f())));
+        self
+    }
+    /// A request body, sent again on every attempt.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Builder {
+        self.options.body = Some(body.into());
+        self
+    }
+    /// When and how to reconnect (default: the spec's).
+    pub fn retry(mut self, policy: RetryPolicy) -> Builder {
+        self.options.retry = policy;
+        self
+    }
+    /// Your own classification of failures: the failure and the policy's decision in, yours out.
+    pub fn classify<F>(mut self, f: F) -> Builder
+    where
+        F: Fn(&Failure, Decision) -> Decision + 'static,
+    {
+        self.classify_fn = Some(Rc::new(f));
+        self
+    }
+    /// Reconnect when nothing arrives for this long (default: never).
+    pub fn inactivity_timeout(mut self, timeout: Duration) -> Builder {
+        self.options.inactivity_timeout_ms = Some(timeout.as_millis() as u64);
+        self
+    }
+    /// The last event ID to start from (sent as `Last-Event-ID` on the first request).
+    pub fn last_event_id(mut self, id: &str) -> Builder {
+        self.options.last_event_id = id.into();
+        self
+    }
+    /// Also send the last event ID as this query parameter.
+    pub fn last_event_id_query(mut self, name: &str) -> Builder {
+        self.options.last_event_id_query = Some(name.into());
+        self
+    }
+    /// The bound on one event, in bytes.
+    pub fn max_event_size(mut self, bytes: usize) -> Builder {
+        self.options.max_event_size = bytes;
+        self
+    }
+    /// Send cookies cross-origin (`credentials: "include"`).
+    pub fn with_credentials(mut self, yes: bool) -> Builder {
+        self.options.with_credentials = yes;
+        self
+    }
+    /// Replaces every option at once (the URL included).
+    pub fn options(mut self, options: Options) -> Builder {
+        self.options = options;
+        self
+    }
+
+    /// Opens the stream: the first request goes out now, as with the JS `EventSource`.
+    pub fn connect(self) -> Result<EventSource, BuildError> {
+        let o = &self.options;
+        if o.method.is_empty() || !o.method.bytes().all(is_token) {
+            return Err(BuildError(format!("invalid method {:?}", o.method)));
+        }
+        for (name, value) in &o.headers {
+            if name.is_empty() || !name.bytes().all(is_token) {
+                return Err(BuildError(format!("invalid header name {name:?}")));
+            }
+            if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+                return Err(BuildError(format!("invalid value of header {name}")));
+            }
+        }
+        let init = Object::new();
+        let headers = self.headers_fn.map(|f| {
+            Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+                let headers = f();
+                wasm_bindgen_futures::future_to_promise(async move {
+                    let pairs = Array::new();
+                    for (name, value) in headers.await {
+                        pairs.push(&Array::of2(
+                            &name.into(),
+                            &crate::byte_string(&value).into(),
+                        ));
+                    }
+                    Ok(pairs.into())
+                })
+            })
+        });
+        if let Some(f) = &headers {
+            let _ = Reflect::set(&init, &"headers".into(), f.as_ref());
+        }
+        let queue = Rc::new(Queue::default());
+        let sink = RustSink {
+            queue: queue.clone(),
+            classify: self.classify_fn,
+        };
+        let engine = Engine::new(self.options, &init, sink);
+        engine.input(Machine::start);
+        Ok(EventSource {
+            engine,
+            queue,
+            _headers: headers,
+        })
+    }
+}
+
+/// A byte of an HTTP token (RFC 9110 `tchar`).
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// What the engine delivered and the stream has not handed out yet.
+#[derive(Default)]
+struct Queue {
+    items: RefCell<VecDeque<Result<Event, Error>>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Queue {
+    fn wake(&self) {
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+}
+
+struct RustSink {
+    queue: Rc<Queue>,
+    classify: Option<ClassifyFn>,
+}
+
+impl Sink for RustSink {
+    fn open(&self, _url: &str) {
+        self.queue.wake();
+    }
+    fn frame(&self, frame: &Frame<'_>) {
+        if let Frame::Event(e) = frame {
+            self.queue.items.borrow_mut().push_back(Ok(e.to_owned()));
+        }
+    }
+    fn flush(&self) {
+        self.queue.wake();
+    }
+    fn error(&self, error: &sse_core::reconnect::Error) {
+        let e = Error { inner: *error };
+        self.queue.items.borrow_mut().push_back(Err(e));
+        self.queue.wake();
+    }
+    fn pause(&self) {
+        self.queue.wake();
+    }
+    fn classify(&self, failure: &Failure, default: Decision) -> Decision {
+        match &self.classify {
+            Some(f) => f(failure, default),
+            None => default,
+        }
+    }
+}
+
+/// A Server-Sent Events stream in the browser (page or Worker) or Node: `Ok` events, and `Err`
+/// for every failure (the stream goes on after those that [`Error::will_retry`], and ends after
+/// the others). Dropping it, or [`EventSource::close`], aborts the fetch and every timer.
+pub struct EventSource {
+    engine: Engine<RustSink>,
+    queue: Rc<Queue>,
+    _headers: Option<Closure<dyn Fn() -> js_sys::Promise>>,
+}
+
+impl EventSource {
+    /// Starts building a stream of `url` (resolved by `fetch`, so it may be relative).
+    pub fn builder(url: &str) -> Builder {
+        Builder {
+            options: Options::new(url),
+            headers_fn: None,
+            classify_fn: None,
+        }
+    }
+
+    /// The `readyState`: connecting (or waiting to reconnect), open, or closed.
+    pub fn ready_state(&self) -> ReadyState {
+        self.engine.machine().ready_state()
+    }
+
+    /// The last event ID (sent as `Last-Event-ID` when it reconnects).
+    pub fn last_event_id(&self) -> String {
+        self.engine.machine().last_event_id().into()
+    }
+
+    /// Closes now: the fetch and every timer are dropped; the stream ends once what was already
+    /// received is handed out.
+    pub fn close(&self) {
+        self.engine.close();
+        self.queue.wake();
+    }
+
+    /// [`Stream::poll_next`] through a shared reference, for handles kept in an `Rc` (the
+    /// framework hooks poll it and close it from their cleanup).
+    pub fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        if let Some(item) = self.queue.items.borrow_mut().pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if self.ready_state() == ReadyState::Closed {
+            return Poll::Ready(None);
+        }
+        *self.queue.waker.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// What a framework hook reports as its error: the stream's, or options the builder refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookError {
+    /// An error of the stream (see [`Error::will_retry`]).
+    Stream(Error),
+    /// The builder refused the options: nothing was opened.
+    Build(BuildError),
+}
+
+impl std::fmt::Display for HookError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HookError::Stream(e) => e.fmt(f),
+            HookError::Build(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for HookError {}
+
+/// What [`drive`] reports.
+#[cfg_attr(not(any(feature = "yew", feature = "leptos")), allow(dead_code))]
+pub(crate) enum Change {
+    /// The ready state changed.
+    Ready(ReadyState),
+    /// The stream's next item.
+    Item(Result<Event, Error>),
+}
+
+/// Runs `es` to its end, reporting every ready state change and item to `report`: the loop
+/// behind the framework hooks, which close `es` from their cleanup.
+#[cfg_attr(not(any(feature = "yew", feature = "leptos")), allow(dead_code))]
+pub(crate) async fn drive(es: Rc<EventSource>, mut report: impl FnMut(Change)) {
+    let mut state = ReadyState::Connecting;
+    loop {
+        let item = std::future::poll_fn(|cx| {
+            let item = es.poll_event(cx);
+            let now = es.ready_state();
+            if now != state {
+                state = now;
+                report(Change::Ready(now));
+            }
+            item
+        })
+        .await;
+        match item {
+            Some(item) => report(Change::Item(item)),
+            None => break,
+        }
+    }
+}
+
+impl Stream for EventSource {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_event(cx)
+    }
+}
