@@ -49,12 +49,14 @@ suite() {
 }
 
 check fmt cargo fmt --all -- --check
-check clippy-host cargo clippy --workspace --all-targets -- -D warnings
-check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core --all-targets -- -D warnings
+# The Yew and Leptos example apps are browser apps: they are checked and built for wasm32 only.
+NOT_HOST=(--exclude yew-counter --exclude leptos-counter)
+check clippy-host cargo clippy --workspace "${NOT_HOST[@]}" --all-targets -- -D warnings
+check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core -p yew-counter -p leptos-counter --all-targets -- -D warnings
 check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 
-suite cargo-test sum cargo test --workspace
+suite cargo-test sum cargo test --workspace "${NOT_HOST[@]}"
 
 # The scenario server every client suite talks to.
 bold "sse-testserver on port $PORT"
@@ -79,6 +81,7 @@ check npm-package-build bash scripts/build.sh
 grep -h '^size:' "$LOGS/npm-package-build.log" || true
 
 check demo-webpack-build webpack --config webpack.config.js --no-stats
+check examples-build bash scripts/build-examples.sh
 
 # node:test prints `# pass N` and `# fail N`.
 bold "npm-package-node"
