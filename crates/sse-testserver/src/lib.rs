@@ -21,6 +21,9 @@
 //! | `/auth?token=T` | 401 without `Authorization`; else its value back as an event |
 //! | `/redirect?code=307&to=URL` | a redirect |
 //! | `/bench?corpus=llm&n=N&chunk=B` | a benchmark corpus in writes of `B` bytes (default 16 KiB), as fast as the socket takes it |
+//! | `/clock?n=N&interval=ms` | `N` events `interval` ms apart, each one's data the server's clock in Unix ms when written (latency) |
+//! | `POST /chat?token=T&total=N&interval=ms` | an LLM-style answer to the JSON body's `prompt`, token by token (`id` n, data `{"n":n,"text":"..."}`), 401 without `Authorization`, resuming after `Last-Event-ID`; 204 once done |
+//! | `/cut?token=T` | drops the live `/chat` connection of `T` at once (the demo's button) |
 //! | `/log?token=T` | the request log of `T` |
 //!
 //! A script: `{"status":200, "headers":[["X","y"]], "steps":[{"write":"data: a\n\n"},
@@ -35,7 +38,7 @@ pub mod corpus;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
@@ -231,6 +234,8 @@ struct Token {
     played: usize,
     log: Vec<LogEntry>,
     drops_done: u32,
+    /// `/cut` asked to drop the live `/chat` connection.
+    cut: bool,
 }
 
 #[derive(Clone, Default)]
@@ -366,6 +371,9 @@ fn router(state: AppState, static_dir: Option<String>) -> Router {
         .route("/auth", any(auth))
         .route("/redirect", any(redirect))
         .route("/bench", any(bench))
+        .route("/clock", any(clock))
+        .route("/chat", any(chat))
+        .route("/cut", any(cut))
         .route("/log", get(read_log));
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -785,6 +793,92 @@ async fn bench(State(state): State<AppState>, Query(q): Params) -> Response<Body
         tx.end(End::Close).await;
     });
     res
+}
+
+/// `n` events `interval` ms apart, each one's data the server's clock (Unix ms, fractional) at the
+/// moment it is written: the client's receive time minus it is the write-to-handler latency.
+async fn clock(Query(q): Params) -> Response<Body> {
+    let n: usize = num(&q, "n", 100);
+    let interval = Duration::from_millis(num(&q, "interval", 10));
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
+    tokio::spawn(async move {
+        for _ in 0..n {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros() as f64
+                / 1000.0;
+            if !tx.send(Bytes::from(format!("data: {now:.3}\n\n"))).await {
+                return;
+            }
+            tokio::time::sleep(interval).await;
+        }
+        tx.end(End::Close).await;
+    });
+    res
+}
+
+async fn chat(
+    State(state): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return plain(StatusCode::UNAUTHORIZED, "Authorization required");
+    }
+    let total: u64 = num(&q, "total", 400);
+    let interval: u64 = num(&q, "interval", 40);
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if last >= total {
+        return plain(StatusCode::NO_CONTENT, "");
+    }
+    let prompt = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("prompt").and_then(|p| p.as_str()).map(String::from))
+        .unwrap_or_else(|| "Server-Sent Events".into());
+    let words: Vec<String> = format!(
+        "You asked about {prompt}. Here is a long answer, streamed one token at a time over a \
+         POST with a JSON body and an Authorization header that the client refreshes before \
+         every reconnect. Press the cut button: the server drops the connection, the client \
+         waits the reconnection time, sends Last-Event-ID, and the answer goes on from the next \
+         token, with nothing lost and nothing repeated. "
+    )
+    .split_inclusive(' ')
+    .map(String::from)
+    .collect();
+    let token = q.get("token").cloned().unwrap_or_default();
+    state.with(&token, |t| t.cut = false);
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
+    tokio::spawn(async move {
+        let mut out = Vec::new();
+        write_retry(&mut out, num(&q, "retry", 1000));
+        for n in last + 1..=total {
+            if state.with(&token, |t| std::mem::take(&mut t.cut)) {
+                tx.end(End::Reset).await;
+                return;
+            }
+            let word = &words[(n as usize - 1) % words.len()];
+            let data = serde_json::json!({ "n": n, "text": word }).to_string();
+            let _ = write_event(&mut out, None, Some(&n.to_string()), &data);
+            if !tx.send(Bytes::from(std::mem::take(&mut out))).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(interval)).await;
+        }
+        tx.end(End::Close).await;
+    });
+    res
+}
+
+async fn cut(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
+    let token = q.get("token").cloned().unwrap_or_default();
+    state.with(&token, |t| t.cut = true);
+    plain(StatusCode::OK, "cut")
 }
 
 async fn read_log(State(state): State<AppState>, Query(q): Params) -> Response<Body> {

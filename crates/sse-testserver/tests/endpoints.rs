@@ -381,3 +381,59 @@ async fn tls_listener_speaks_http2() {
     assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert!(res.text().await.unwrap().ends_with("id: 2\ndata: 2\n\n"));
 }
+
+#[tokio::test]
+async fn clock_stamps_each_event_with_the_server_time() {
+    let s = server().await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    let body = get(format!("{}/clock?n=3&interval=20", s.url()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let stamps: Vec<f64> = body
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(|d| d.parse().unwrap())
+        .collect();
+    assert_eq!(stamps.len(), 3, "{body}");
+    assert!(stamps[0] >= before - 1.0, "{stamps:?} vs {before}");
+    assert!(stamps[2] - stamps[0] >= 40.0, "paced: {stamps:?}");
+}
+
+#[tokio::test]
+async fn chat_needs_auth_resumes_and_is_cut_on_demand() {
+    let s = server().await;
+    let url = format!("{}/chat?token=chat&total=50&interval=5", s.url());
+    let res = client()
+        .post(&url)
+        .body(r#"{"prompt":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client()
+        .post(&url)
+        .header("Authorization", "Bearer 1")
+        .header("Last-Event-ID", "3")
+        .body(r#"{"prompt":"tests"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut stream = res.bytes_stream();
+    let first = stream.next().await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&first).into_owned();
+    assert!(text.contains("id: 4\n"), "{text}");
+    assert!(text.contains(r#""n":4"#), "{text}");
+    get(format!("{}/cut?token=chat", s.url())).await;
+    let mut rest = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        rest.extend_from_slice(&chunk);
+    }
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(!rest.contains("id: 50\n"), "cut before the end: {rest}");
+}

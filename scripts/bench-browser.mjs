@@ -1,0 +1,138 @@
+// `npm run bench`: sse-web against what a page would use instead, in one headless-Chromium run
+// against sse-testserver (same origin): events/s over the four parser-benchmark corpora, latency
+// from server write to handler, memory over 1M events and 1,000 reconnects, and gzipped sizes.
+// Prints a table with ratios and writes scripts/bench/chart.svg (shown in the README).
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { minify } from 'terser';
+import { launch } from '../tests/js/browser.mjs';
+
+const PORT = Number(process.env.BENCH_PORT ?? 8790);
+const base = `http://127.0.0.1:${PORT}`;
+const CLIENTS = ['native', 'sse-web', 'sse-web batch', 'eventsource', 'fetch-event-source', 'raw fetch'];
+const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_000, large: 400, 'llm-crlf': 50_000 })
+  .filter(([c]) => !process.env.BENCH_CORPUS || process.env.BENCH_CORPUS === c));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+execFileSync('cargo', ['build', '-q', '--release', '-p', 'sse-testserver'], { stdio: 'inherit' });
+const server = spawn('target/release/sse-testserver', ['--port', String(PORT), '--static', '.'], { stdio: 'ignore' });
+process.on('exit', () => server.kill());
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/log?token=ready`)).ok) break;
+  } catch {}
+  if (i > 100) throw new Error('sse-testserver did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await launch(['--js-flags=--expose-gc', '--enable-precise-memory-info']);
+const page = await browser.newPage();
+page.on('pageerror', (e) => console.error('page error:', e.message));
+await page.goto(`${base}/scripts/bench/page.html`);
+await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
+
+const withTimeout = (p, ms) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('timed out')), ms))]);
+
+// Throughput: the best of RUNS per client and corpus (after one warm-up run each).
+const rate = {};
+for (const [corpus, n] of Object.entries(CORPORA)) {
+  rate[corpus] = {};
+  const url = `/bench?corpus=${corpus}&n=${n}`;
+  for (const client of CLIENTS) {
+    let best = 0;
+    for (let run = 0; run <= RUNS; run++) {
+      try {
+        const ms = await withTimeout(page.evaluate(([c, u, k]) => window.throughput(c, u, k), [client, url, n]), 120000);
+        if (run > 0) best = Math.max(best, (n / ms) * 1000);
+      } catch (e) {
+        console.error(`${client} on ${corpus}: ${e.message}`);
+        await page.reload();
+        await page.waitForFunction(() => window.ready === true);
+        break;
+      }
+    }
+    rate[corpus][client] = best;
+  }
+}
+
+// Latency: 300 events 5 ms apart.
+const latency = {};
+for (const client of CLIENTS.filter((c) => c !== 'raw fetch')) {
+  const lat = await withTimeout(page.evaluate(([c]) => window.latency(c, '/clock?n=300&interval=5', 300), [client]), 60000);
+  lat.sort((a, b) => a - b);
+  latency[client] = { median: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)] };
+}
+
+// Memory of sse-web: after a warm-up, over 1M events, then over 1,000 reconnects.
+await page.evaluate(() => window.throughput('sse-web', '/bench?corpus=llm&n=100000', 100000));
+const m0 = await page.evaluate(() => window.memory());
+for (let i = 0; i < 5; i++) await page.evaluate(() => window.throughput('sse-web', '/bench?corpus=llm&n=200000', 200000));
+const m1 = await page.evaluate(() => window.memory());
+await withTimeout(page.evaluate(() => window.reconnects('/counter?token=bench-reconnects&total=3000&drops=1200&seed=1', 3000)), 120000);
+const m2 = await page.evaluate(() => window.memory());
+const log = await (await fetch(`${base}/log?token=bench-reconnects`)).json();
+await browser.close();
+
+// Sizes, minified + gzipped as a bundler ships them.
+async function size(files) {
+  const code = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+  const min = await minify(code, { module: true, compress: true, mangle: true });
+  return gzipSync(min.code, { level: 9 }).length;
+}
+const pkgJs = ['pkg/index.js', 'pkg/event_source.js', 'pkg/sse_web.js', ...execFileSync('sh', ['-c', 'find pkg/snippets -name "*.js"'], { encoding: 'utf8' }).split('\n').filter(Boolean)];
+const sizes = {
+  native: 0,
+  'sse-web': (await size(pkgJs)) + gzipSync(readFileSync('pkg/sse_web_bg.wasm'), { level: 9 }).length,
+  eventsource: await size(['node_modules/eventsource/dist/errors.js', 'node_modules/eventsource/dist/EventSource.js', 'node_modules/eventsource-parser/dist/index.js']),
+  'fetch-event-source': await size(['node_modules/@microsoft/fetch-event-source/lib/esm/parse.js', 'node_modules/@microsoft/fetch-event-source/lib/esm/fetch.js']),
+};
+
+// Report.
+const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
+const lines = [];
+const out = (s = '') => { lines.push(s); console.log(s); };
+out(`sse-web browser benchmark (${RUNS} runs, best; Chromium headless; events/s)`);
+out(`| corpus | ${CLIENTS.join(' | ')} | sse-web / eventsource | sse-web / native | batch / raw fetch |`);
+out(`|---|${CLIENTS.map(() => '---:').join('|')}|---:|---:|---:|`);
+const checks = [];
+for (const corpus of Object.keys(CORPORA)) {
+  const r = rate[corpus];
+  const vsPoly = r['sse-web'] / r.eventsource;
+  const vsNative = r['sse-web'] / r.native;
+  const vsRaw = r['sse-web batch'] / r['raw fetch'];
+  out(`| ${corpus} | ${CLIENTS.map((c) => fmt(r[c])).join(' | ')} | ${vsPoly.toFixed(1)}x | ${vsNative.toFixed(1)}x | ${vsRaw.toFixed(2)}x |`);
+  checks.push([`${corpus}: EventTarget API >= 2x eventsource`, vsPoly >= 2], [`${corpus}: EventTarget API >= 10x native`, vsNative >= 10], [`${corpus}: fast path >= 0.8x raw fetch`, vsRaw >= 0.8]);
+}
+out();
+out('| latency, write to handler (ms) | median | p99 |');
+out('|---|---:|---:|');
+for (const [c, l] of Object.entries(latency)) out(`| ${c} | ${l.median.toFixed(2)} | ${l.p99.toFixed(2)} |`);
+out();
+const mb = (b) => `${(b / 1048576).toFixed(2)} MB`;
+out(`memory (sse-web): after warm-up heap ${mb(m0.heap)}, wasm ${mb(m0.wasm)}; after 1M events heap ${mb(m1.heap)} (${mb(m1.heap - m0.heap)}), wasm ${mb(m1.wasm)} (${mb(m1.wasm - m0.wasm)}); after ${log.length} connections heap ${mb(m2.heap)} (${mb(m2.heap - m1.heap)}), wasm ${mb(m2.wasm)} (${mb(m2.wasm - m1.wasm)})`);
+checks.push(['memory flat over 1M events (< 1 MB)', m1.heap - m0.heap < 1048576 && m1.wasm - m0.wasm < 1048576]);
+checks.push([`memory flat over ${log.length} connections (< 1 MB)`, log.length >= 1000 && m2.heap - m1.heap < 1048576 && m2.wasm - m1.wasm < 1048576]);
+out(`size, minified + gzip: ${Object.entries(sizes).map(([c, b]) => `${c} ${(b / 1024).toFixed(1)} KB`).join(', ')}`);
+out();
+for (const [what, ok] of checks) out(`${ok ? 'PASS' : 'FAIL'} ${what}`);
+
+// The chart: events/s per corpus, one bar per client, log scale.
+const colors = ['#999', '#0a7', '#05a', '#d80', '#c33', '#555'];
+const W = 760, rowH = 16, gap = 18, left = 150;
+const max = Math.max(...Object.values(rate).flatMap((r) => Object.values(r)));
+const x = (v) => (v > 0 ? (Math.log10(v) - 3) / (Math.log10(max) - 3 + 0.05) * (W - left - 80) : 0);
+let y = 30;
+let svg = '';
+for (const corpus of Object.keys(CORPORA)) {
+  svg += `<text x="10" y="${y + 12}" font-weight="bold">${corpus}</text>`;
+  CLIENTS.forEach((c, i) => {
+    const v = rate[corpus][c];
+    svg += `<text x="${left - 6}" y="${y + 12}" text-anchor="end">${c}</text><rect x="${left}" y="${y}" width="${Math.max(0, x(v)).toFixed(1)}" height="${rowH - 3}" fill="${colors[i]}"/><text x="${left + x(v) + 4}" y="${y + 12}">${fmt(v)}/s</text>`;
+    y += rowH;
+  });
+  y += gap;
+}
+writeFileSync('scripts/bench/chart.svg', `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="system-ui,sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/><text x="10" y="18" font-size="14">events/s in headless Chromium (log scale), npm run bench</text>${svg}</svg>\n`);
+writeFileSync('scripts/bench/results.md', lines.join('\n') + '\n');
+process.exit(0);
