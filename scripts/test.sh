@@ -84,9 +84,9 @@ check demo-webpack-build webpack --config webpack.config.js --no-stats
 check examples-build bash scripts/build-examples.sh
 
 # node:test prints `# pass N` and `# fail N`.
-bold "npm-package-node"
+bold "node-and-chromium (npm package, demo e2e, examples, real installs)"
 # A scenario that fails may leave a stream open: time out, and exit when the tests are done.
-node --test --test-timeout=120000 --test-force-exit tests/node/ >"$LOGS/node.log" 2>&1
+node --test --test-concurrency=1 --test-timeout=120000 --test-force-exit tests/node/ >"$LOGS/node.log" 2>&1
 rc=$?
 grep -E '^not ok|^# (pass|fail)' "$LOGS/node.log"
 p=$(awk '/^# pass/ {print $3}' "$LOGS/node.log"); f=$(awk '/^# fail/ {print $3}' "$LOGS/node.log")

@@ -99,5 +99,5 @@ $('cut').addEventListener('click', async () => {
   log('asked the server to cut the stream');
 });
 // What the end-to-end test reads.
-globalThis.demo = { get stats() { return { tokens, lost, repeated, auth, state: es?.readyState, lastEventId: es?.lastEventId }; } };
+globalThis.demo = { token, get stats() { return { tokens, lost, repeated, auth, state: es?.readyState, lastEventId: es?.lastEventId }; } };
 start($('prompt').value);
