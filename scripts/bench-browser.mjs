@@ -56,6 +56,8 @@ for (const [corpus, n] of Object.entries(CORPORA)) {
   }
 }
 
+const ceiling = await page.evaluate(() => window.dispatchCeiling(200000));
+
 // Latency: 300 events 5 ms apart.
 const latency = {};
 for (const client of CLIENTS.filter((c) => c !== 'raw fetch')) {
@@ -104,6 +106,8 @@ for (const corpus of Object.keys(CORPORA)) {
   out(`| ${corpus} | ${CLIENTS.map((c) => fmt(r[c])).join(' | ')} | ${vsPoly.toFixed(1)}x | ${vsNative.toFixed(1)}x | ${vsRaw.toFixed(2)}x |`);
   checks.push([`${corpus}: EventTarget API >= 2x eventsource`, vsPoly >= 2], [`${corpus}: EventTarget API >= 10x native`, vsNative >= 10], [`${corpus}: fast path >= 0.8x raw fetch`, vsRaw >= 0.8]);
 }
+out();
+out(`MessageEvent create + dispatch alone (no network, no parsing): ${fmt(ceiling)}/s — the ceiling of any EventTarget API here; 2x eventsource on llm would need ${fmt(2 * rate.llm?.eventsource)}/s`);
 out();
 out('| latency, write to handler (ms) | median | p99 |');
 out('|---|---:|---:|');

@@ -74,7 +74,16 @@ pub fn use_event_source(history: usize, make: impl Fn() -> Builder + 'static) ->
             Ok(es) => {
                 let es = Rc::new(es);
                 current.set_value(Some(es.clone()));
+                // What a replaced stream still hands out must not land in its successor's signals.
+                let live = Rc::downgrade(&es);
+                let is_current = move || {
+                    current.with_value(|c| {
+                        c.as_ref()
+                            .is_some_and(|c| live.upgrade().is_some_and(|l| Rc::ptr_eq(c, &l)))
+                    })
+                };
                 wasm_bindgen_futures::spawn_local(drive(es, move |u| match u {
+                    _ if !is_current() => {}
                     Change::Ready(r) => set_ready_state.set(r),
                     Change::Item(Ok(e)) => {
                         if history > 0 {

@@ -137,7 +137,17 @@ where
                 Ok(es) => {
                     let es = Rc::new(es);
                     *current.borrow_mut() = Some(es.clone());
+                    // What a replaced stream still hands out must not land in its successor's state.
+                    let live = Rc::downgrade(&es);
+                    let current = current.clone();
                     wasm_bindgen_futures::spawn_local(crate::event_source::drive(es, move |u| {
+                        let is_current = current
+                            .borrow()
+                            .as_ref()
+                            .is_some_and(|c| live.upgrade().is_some_and(|l| Rc::ptr_eq(c, &l)));
+                        if !is_current {
+                            return;
+                        }
                         updates.dispatch(match u {
                             crate::event_source::Change::Ready(r) => Update::Ready(r),
                             crate::event_source::Change::Item(Ok(e)) => Update::Event(e),

@@ -18,8 +18,12 @@ fn param(name: &str) -> Option<String> {
 fn App() -> impl IntoView {
     let server = param("server").unwrap_or_default();
     let token = param("token").unwrap_or_else(|| "leptos".into());
+    // Each restart changes a signal the builder reads: the stream is closed and opened again.
+    let (run, set_run) = signal(0u32);
     let stream = use_event_source(100, move || {
-        let url = format!("{server}/counter?token={token}&total=60&interval=20&drops=2&seed=3");
+        let run = run.get();
+        let url =
+            format!("{server}/counter?token={token}-{run}&total=60&interval=20&drops=2&seed=3");
         EventSource::builder(&url).retry(RetryPolicy {
             reconnection_time_ms: 50,
             ..RetryPolicy::default()
@@ -42,7 +46,8 @@ fn App() -> impl IntoView {
             <h1>"sse-web + Leptos"</h1>
             <p>"state: "<b id="state">{state}</b></p>
             <p>"last error: "<span id="error">{error}</span></p>
-            <button on:click=move |_| stream.close()>"close"</button>
+            <button id="close" on:click=move |_| stream.close()>"close"</button>
+            <button id="restart" on:click=move |_| set_run.update(|r| *r += 1)>"restart"</button>
             <ol id="events">
                 {move || stream.history.get().into_iter().map(|e| view! { <li>{e.data}</li> }).collect_view()}
             </ol>

@@ -18,8 +18,11 @@ fn param(name: &str) -> Option<String> {
 fn App() -> Html {
     let server = param("server").unwrap_or_default();
     let token = param("token").unwrap_or_else(|| "yew".into());
-    let stream = use_event_source((server, token), 100, |(server, token)| {
-        let url = format!("{server}/counter?token={token}&total=60&interval=20&drops=2&seed=3");
+    // Each restart is a new input: the hook closes the old stream and opens a new one.
+    let run = use_state(|| 0u32);
+    let stream = use_event_source((server, token, *run), 100, |(server, token, run)| {
+        let url =
+            format!("{server}/counter?token={token}-{run}&total=60&interval=20&drops=2&seed=3");
         EventSource::builder(&url).retry(RetryPolicy {
             reconnection_time_ms: 50,
             ..RetryPolicy::default()
@@ -39,7 +42,8 @@ fn App() -> Html {
             <h1>{ "sse-web + Yew" }</h1>
             <p>{ "state: " }<b id="state">{ state }</b></p>
             <p>{ "last error: " }<span id="error">{ stream.error.as_ref().map(|e| e.to_string()).unwrap_or_default() }</span></p>
-            <button onclick={close}>{ "close" }</button>
+            <button id="close" onclick={close}>{ "close" }</button>
+            <button id="restart" onclick={move |_| run.set(*run + 1)}>{ "restart" }</button>
             <ol id="events">{ for stream.history.iter().map(|e| html! { <li>{ e.data.clone() }</li> }) }</ol>
         </main>
     }
