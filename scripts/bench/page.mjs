@@ -79,21 +79,6 @@ window.throughput = (client, url, n) => new Promise((resolve) => {
   clients[client](url, n, () => resolve(performance.now() - t0));
 });
 
-/** Events/s of creating and dispatching a MessageEvent to one listener, no network, no parsing:
- * the most any EventTarget API can deliver on this machine. */
-window.dispatchCeiling = (n) => {
-  const target = new EventTarget();
-  target.addEventListener('message', (e) => { sink += e.data.length; });
-  const data = '{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"delta":{"content":" word"}}]}';
-  let best = 0;
-  for (let run = 0; run < 3; run++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) target.dispatchEvent(new MessageEvent('message', { data, lastEventId: '', origin: location.origin }));
-    best = Math.max(best, (n / (performance.now() - t0)) * 1000);
-  }
-  return best;
-};
-
 /** Per-event latency (server write to handler, ms) over a paced `/clock` stream. */
 window.latency = (client, url, n) => new Promise((resolve) => {
   const lat = [];
