@@ -77,6 +77,9 @@ pub async fn abort_signal() {
 pub async fn network_chunk_boundaries() {
     scenario("network_chunk_boundaries").await;
 }
+pub async fn event_types_and_ids_across_chunks() {
+    scenario("event_types_and_ids_across_chunks").await;
+}
 pub async fn fetch_override_and_last_event_id_query() {
     scenario("fetch_override_and_last_event_id_query").await;
 }
@@ -402,6 +405,7 @@ macro_rules! all_tests {
             hundred_reconnects_leak_nothing,
             abort_signal,
             network_chunk_boundaries,
+            event_types_and_ids_across_chunks,
             fetch_override_and_last_event_id_query,
             inactivity_timeout_reconnects,
             backoff_classify_and_max_attempts,

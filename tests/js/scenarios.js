@@ -162,6 +162,26 @@ Object.assign(scenarios, {
     eq(seen.events.map((e) => e.data), ['caoé', 'next'], 'decoded across chunks');
   },
 
+  async event_types_and_ids_across_chunks(EventSource, server) {
+    // Types and IDs repeat, change and change back, across chunks and in the fast path.
+    const t = token('types');
+    const url = await store(server, t, [
+      { steps: [{ write: 'event: a\nid: 1\ndata: 1\n\nevent: a\ndata: 2\n\n' }, { sleep: 30 }, { write: 'data: 3\n\nevent: a\nid: 2\ndata: 4\n\nid\n\n' }, { sleep: 30 }, { write: 'event: b\ndata: 5\n\nevent: a\ndata: 6\n\n' }], end: 'hang' },
+    ]);
+    const expect = [['a', '1', '1'], ['a', '2', '1'], ['message', '3', '1'], ['a', '4', '2'], ['b', '5', ''], ['a', '6', '']];
+    const got = [];
+    const es = new EventSource(url);
+    for (const type of ['a', 'b', 'message']) es.addEventListener(type, (e) => got.push([e.type, e.data, e.lastEventId]));
+    await until(() => got.length === 6, 'six events');
+    es.close();
+    eq(got, expect, 'EventTarget');
+    const batched = [];
+    const fast = new EventSource(url, { batch: (events) => batched.push(...events.map((e) => [e.type, e.data, e.lastEventId])) });
+    await until(() => batched.length === 6, 'six batched events');
+    fast.close();
+    eq(batched, expect, 'fast path');
+  },
+
   async fetch_override_and_last_event_id_query(EventSource, server) {
     const t = token('query');
     const calls = [];
