@@ -324,8 +324,7 @@ extern "C" {
 const EVENT: f64 = 0.0;
 const RETRY: f64 = 1.0;
 const ID: f64 = 2.0;
-/// The same event type, or the same ID, as the event before (the first event's "before" is type
-/// `message` and the initial ID): nothing in `text`.
+/// An event type of `message`, or the same ID as the event before: nothing in `text`.
 const SAME: f64 = -1.0;
 
 /// The JS shell as a [`Sink`]: a chunk's frames go over in one call, as numbers (`meta`: per
@@ -336,24 +335,12 @@ pub struct JsSink {
     meta: RefCell<Vec<f64>>,
     text: RefCell<String>,
     last_id: RefCell<String>,
-    last_type: RefCell<String>,
 }
 
 impl JsSink {
     fn push_text(&self, s: &str) -> f64 {
         self.text.borrow_mut().push_str(s);
         utf16_len(s) as f64
-    }
-
-    /// [`SAME`] when `s` is `last`; else `s` goes into the text and becomes `last`.
-    fn changed(&self, last: &RefCell<String>, s: &str) -> f64 {
-        let mut last = last.borrow_mut();
-        if *last == s {
-            return SAME;
-        }
-        last.clear();
-        last.push_str(s);
-        self.push_text(s)
     }
 }
 
@@ -373,14 +360,28 @@ impl Sink for JsSink {
         let mut meta = self.meta.borrow_mut();
         match frame {
             Frame::Event(e) => {
-                let t = self.changed(&self.last_type, e.event_type);
+                let t = if e.event_type == "message" {
+                    SAME
+                } else {
+                    self.push_text(e.event_type)
+                };
                 let d = self.push_text(e.data);
-                let id = self.changed(&self.last_id, e.last_event_id);
+                let mut last = self.last_id.borrow_mut();
+                let id = if *last == e.last_event_id {
+                    SAME
+                } else {
+                    last.clear();
+                    last.push_str(e.last_event_id);
+                    self.push_text(e.last_event_id)
+                };
                 meta.extend_from_slice(&[EVENT, t, d, id]);
             }
             Frame::Retry(ms) => meta.extend_from_slice(&[RETRY, *ms as f64]),
             Frame::Id(id) => {
-                let n = self.changed(&self.last_id, id);
+                let mut last = self.last_id.borrow_mut();
+                last.clear();
+                last.push_str(id);
+                let n = self.push_text(id);
                 meta.extend_from_slice(&[ID, n]);
             }
             Frame::Comment(_) => {}
@@ -447,7 +448,6 @@ impl Source {
             meta: RefCell::new(Vec::new()),
             text: RefCell::new(String::new()),
             last_id,
-            last_type: RefCell::new(String::from("message")),
         };
         Source {
             engine: Engine::new(options, &init, sink),

@@ -59,7 +59,6 @@ export function defineEventSource(open) {
     #lastEventId;
     #reconnectionTime;
     #origin = '';
-    #type = 'message';
     #handlers = { open: null, message: null, error: null };
     #batch = null;
     #listening = new AbortController();
@@ -166,7 +165,7 @@ export function defineEventSource(open) {
     }
 
     // A chunk's frames: `meta` holds per frame a code and the lengths of its strings in `text`
-    // (-1: the same type, or ID, as the event before), or the retry time.
+    // (-1: the event type `message`, or the same ID as before), or the retry time.
     #frames(meta, text) {
       const events = this.#batch ? [] : undefined;
       let at = 0;
@@ -176,8 +175,7 @@ export function defineEventSource(open) {
         if (this.#readyState === CLOSED) return;
         const code = meta[i];
         if (code === EVENT) {
-          if (meta[i + 1] >= 0) this.#type = take(meta[i + 1]);
-          const type = this.#type;
+          const type = meta[i + 1] < 0 ? 'message' : take(meta[i + 1]);
           const data = take(meta[i + 2]);
           if (meta[i + 3] >= 0) this.#lastEventId = take(meta[i + 3]);
           if (events) events.push({ type, data, lastEventId: this.#lastEventId });
@@ -187,7 +185,7 @@ export function defineEventSource(open) {
           this.#reconnectionTime = meta[i + 1];
           i += 2;
         } else {
-          if (meta[i + 1] >= 0) this.#lastEventId = take(meta[i + 1]);
+          this.#lastEventId = take(meta[i + 1]);
           i += 2;
         }
       }
