@@ -39,7 +39,6 @@ function open(hooks, url, init) {
     else if (queued) queued.push([name, args]);
   };
   return {
-    start() {},
     close: call('close'),
     free: call('free'),
     signal: call('signal'),
