@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { minify } from 'terser';
 import { launch } from '../tests/js/browser.mjs';
+import { log as requestLog } from '../tests/js/scenarios.js';
 
 const PORT = Number(process.env.BENCH_PORT ?? 8790);
 const base = `http://127.0.0.1:${PORT}`;
@@ -71,7 +72,7 @@ for (let i = 0; i < 5; i++) await page.evaluate(() => window.throughput('sse-web
 const m1 = await page.evaluate(() => window.memory());
 await withTimeout(page.evaluate(() => window.reconnects('/counter?token=bench-reconnects&total=3000&drops=1200&seed=1', 3000)), 120000);
 const m2 = await page.evaluate(() => window.memory());
-const log = await (await fetch(`${base}/log?token=bench-reconnects`)).json();
+const log = await requestLog(base, 'bench-reconnects');
 await browser.close();
 
 // Sizes, minified + gzipped as a bundler ships them.

@@ -35,9 +35,3 @@ export function serve(dir) {
     close: () => new Promise((r) => server.close(r)),
   })));
 }
-
-/** The request log sse-testserver keeps for `token`. */
-export async function requestLog(server, token) {
-  const res = await fetch(`${server}/log?token=${token}`);
-  return res.json();
-}

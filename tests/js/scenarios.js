@@ -18,7 +18,8 @@ async function until(cond, what, ms = 5000) {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-const log = async (server, t) => (await fetch(`${server}/log?token=${t}`)).json();
+/** The request log sse-testserver keeps for token `t`. */
+export const log = async (server, t) => (await fetch(`${server}/log?token=${t}`)).json();
 async function store(server, t, scripts) {
   const res = await fetch(`${server}/script?token=${t}`, { method: 'POST', body: JSON.stringify(scripts) });
   assert(res.ok, 'script stored');

@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { launch, requestLog } from '../js/browser.mjs';
+import { launch } from '../js/browser.mjs';
+import { log as requestLog } from '../js/scenarios.js';
 
 const port = Number(process.env.DEMO_PORT ?? 8792);
 const SHOT = 'target/demo.png';

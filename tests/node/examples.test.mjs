@@ -5,7 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { launch, serve, requestLog } from '../js/browser.mjs';
+import { launch, serve } from '../js/browser.mjs';
+import { log as requestLog } from '../js/scenarios.js';
 
 const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
 const browser = await launch();
