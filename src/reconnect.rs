@@ -320,16 +320,19 @@ extern "C" {
     fn hook_classify(this: &Hooks, kind: &str, status: Option<u16>, retry: bool) -> JsValue;
 }
 
-/// Frame codes in `meta`.
-const EVENT: f64 = 0.0;
-const RETRY: f64 = 1.0;
-const ID: f64 = 2.0;
-/// An event type of `message`, or the same ID as the event before: nothing in `text`.
-const SAME: f64 = -1.0;
+/// Frame codes in `meta`: an event is `EVENT` plus `TYPED` when its type is not `message` and
+/// plus `NEW_ID` when its ID differs from the event before (each then has a field in `text`).
+const EVENT: u8 = 0;
+const TYPED: u8 = 1;
+const NEW_ID: u8 = 2;
+/// A `retry:` field; the next number in `meta` is the time in milliseconds.
+const RETRY: u8 = 4;
+/// An ID set by a block without data.
+const ID: u8 = 5;
 
-/// The JS shell as a [`Sink`]: a chunk's frames go over in one call, as numbers (`meta`: per
-/// frame a code and the UTF-16 lengths of its strings, or the retry time) and one string holding
-/// every text, so a chunk costs one string decode instead of one per field.
+/// The JS shell as a [`Sink`]: a chunk's frames go over in one call, as numbers (`meta`: a code
+/// per frame, and the retry time) and one string holding every field, each ended by CR (which no
+/// field can hold, as it ends lines), so a chunk costs one string decode instead of one per field.
 pub struct JsSink {
     hooks: Hooks,
     meta: RefCell<Vec<f64>>,
@@ -338,17 +341,19 @@ pub struct JsSink {
 }
 
 impl JsSink {
-    fn push_text(&self, s: &str) -> f64 {
-        self.text.borrow_mut().push_str(s);
-        utf16_len(s) as f64
+    fn push_text(&self, s: &str) {
+        let mut text = self.text.borrow_mut();
+        text.push_str(s);
+        text.push('\r');
     }
-}
 
-/// The length of `s` in UTF-16 code units (JS string length).
-fn utf16_len(s: &str) -> usize {
-    s.bytes()
-        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-        .sum()
+    /// Remembers `id` as the last one sent, and sends it.
+    fn push_id(&self, id: &str) {
+        let mut last = self.last_id.borrow_mut();
+        last.clear();
+        last.push_str(id);
+        self.push_text(id);
+    }
 }
 
 impl Sink for JsSink {
@@ -360,29 +365,22 @@ impl Sink for JsSink {
         let mut meta = self.meta.borrow_mut();
         match frame {
             Frame::Event(e) => {
-                let t = if e.event_type == "message" {
-                    SAME
-                } else {
-                    self.push_text(e.event_type)
-                };
-                let d = self.push_text(e.data);
-                let mut last = self.last_id.borrow_mut();
-                let id = if *last == e.last_event_id {
-                    SAME
-                } else {
-                    last.clear();
-                    last.push_str(e.last_event_id);
-                    self.push_text(e.last_event_id)
-                };
-                meta.extend_from_slice(&[EVENT, t, d, id]);
+                let mut code = EVENT;
+                if e.event_type != "message" {
+                    self.push_text(e.event_type);
+                    code |= TYPED;
+                }
+                self.push_text(e.data);
+                if *self.last_id.borrow() != e.last_event_id {
+                    self.push_id(e.last_event_id);
+                    code |= NEW_ID;
+                }
+                meta.push(code.into());
             }
-            Frame::Retry(ms) => meta.extend_from_slice(&[RETRY, *ms as f64]),
+            Frame::Retry(ms) => meta.extend_from_slice(&[RETRY.into(), *ms as f64]),
             Frame::Id(id) => {
-                let mut last = self.last_id.borrow_mut();
-                last.clear();
-                last.push_str(id);
-                let n = self.push_text(id);
-                meta.extend_from_slice(&[ID, n]);
+                self.push_id(id);
+                meta.push(ID.into());
             }
             Frame::Comment(_) => {}
         }

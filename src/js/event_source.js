@@ -5,8 +5,11 @@
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
-const EVENT = 0;
-const RETRY = 1; // any other code: an ID
+// Frame codes (src/reconnect.rs): an event, plus TYPED and NEW_ID when it has those fields.
+const TYPED = 1;
+const NEW_ID = 2;
+const RETRY = 4;
+const ID = 5;
 // What the engine's signal(what, on) is told (src/reconnect.rs).
 const ABORTED = 0;
 const HIDDEN = 1;
@@ -164,29 +167,26 @@ export function defineEventSource(open) {
       this.dispatchEvent(new Event('open'));
     }
 
-    // A chunk's frames: `meta` holds per frame a code and the lengths of its strings in `text`
-    // (-1: the event type `message`, or the same ID as before), or the retry time.
+    // A chunk's frames: `meta` holds a code per frame (and the retry time), `text` their fields,
+    // each ended by CR.
     #frames(meta, text) {
       const events = this.#batch ? [] : undefined;
-      let at = 0;
-      const take = (n) => text.slice(at, (at += n));
-      for (let i = 0; i < meta.length;) {
+      const fields = text.split('\r');
+      let f = 0;
+      for (let i = 0; i < meta.length; i++) {
         // close() inside a handler cancels what is still queued.
         if (this.#readyState === CLOSED) return;
         const code = meta[i];
-        if (code === EVENT) {
-          const type = meta[i + 1] < 0 ? 'message' : take(meta[i + 1]);
-          const data = take(meta[i + 2]);
-          if (meta[i + 3] >= 0) this.#lastEventId = take(meta[i + 3]);
+        if (code === RETRY) {
+          this.#reconnectionTime = meta[++i];
+        } else if (code === ID) {
+          this.#lastEventId = fields[f++];
+        } else {
+          const type = code & TYPED ? fields[f++] : 'message';
+          const data = fields[f++];
+          if (code & NEW_ID) this.#lastEventId = fields[f++];
           if (events) events.push({ type, data, lastEventId: this.#lastEventId });
           else this.dispatchEvent(new MessageEvent(type, { data, lastEventId: this.#lastEventId, origin: this.#origin }));
-          i += 4;
-        } else if (code === RETRY) {
-          this.#reconnectionTime = meta[i + 1];
-          i += 2;
-        } else {
-          this.#lastEventId = take(meta[i + 1]);
-          i += 2;
         }
       }
       if (events?.length > 0 && this.#readyState !== CLOSED) {
