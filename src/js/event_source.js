@@ -34,6 +34,23 @@ export class SseErrorEvent extends Event {
   }
 }
 
+/** A real MessageEvent whose `data`, `lastEventId` and `origin` are fields: Chromium converts a
+ * MessageEventInit dictionary member by member, which took 1 µs of the 2.5 µs an event cost. */
+class SseMessageEvent extends MessageEvent {
+  #data;
+  #lastEventId;
+  #origin;
+  constructor(type, data, lastEventId, origin) {
+    super(type);
+    this.#data = data;
+    this.#lastEventId = lastEventId;
+    this.#origin = origin;
+  }
+  get data() { return this.#data; }
+  get lastEventId() { return this.#lastEventId; }
+  get origin() { return this.#origin; }
+}
+
 /** The user's `retry.classify(info, default)`: true or a delay retries, false fails; anything
  * else (or no function, or a throw) keeps the engine's default. */
 function classify(init, kind, status, retry) {
@@ -186,7 +203,7 @@ export function defineEventSource(open) {
           const data = fields[f++];
           if (code & NEW_ID) this.#lastEventId = fields[f++];
           if (events) events.push({ type, data, lastEventId: this.#lastEventId });
-          else this.dispatchEvent(new MessageEvent(type, { data, lastEventId: this.#lastEventId, origin: this.#origin }));
+          else this.dispatchEvent(new SseMessageEvent(type, data, this.#lastEventId, this.#origin));
         }
       }
       if (events?.length > 0 && this.#readyState !== CLOSED) {
