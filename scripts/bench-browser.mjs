@@ -11,7 +11,8 @@ import { log as requestLog } from '../tests/js/scenarios.js';
 
 const PORT = Number(process.env.BENCH_PORT ?? 8790);
 const base = `http://127.0.0.1:${PORT}`;
-const CLIENTS = ['native', 'sse-web', 'sse-web batch', 'eventsource', 'fetch-event-source', 'raw fetch'];
+const CLIENTS = ['native', 'sse-web', 'sse-web batch', 'eventsource', 'fetch-event-source', 'raw fetch + decode', 'raw fetch'];
+const RAW = new Set(['raw fetch + decode', 'raw fetch']);
 const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_000, large: 400, 'llm-crlf': 50_000 })
   .filter(([c]) => !process.env.BENCH_CORPUS || process.env.BENCH_CORPUS === c));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -59,7 +60,7 @@ for (const [corpus, n] of Object.entries(CORPORA)) {
 
 // Latency: 300 events 5 ms apart.
 const latency = {};
-for (const client of CLIENTS.filter((c) => c !== 'raw fetch')) {
+for (const client of CLIENTS.filter((c) => !RAW.has(c))) {
   const lat = await withTimeout(page.evaluate(([c]) => window.latency(c, '/clock?n=300&interval=5', 300), [client]), 60000);
   lat.sort((a, b) => a - b);
   latency[client] = { median: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)] };
@@ -103,7 +104,15 @@ for (const corpus of Object.keys(CORPORA)) {
   const vsNative = r['sse-web'] / r.native;
   const vsRaw = r['sse-web batch'] / r['raw fetch'];
   out(`| ${corpus} | ${CLIENTS.map((c) => fmt(r[c])).join(' | ')} | ${vsPoly.toFixed(1)}x | ${vsNative.toFixed(1)}x | ${vsRaw.toFixed(2)}x |`);
-  checks.push([`${corpus}: EventTarget API >= 2x eventsource`, vsPoly >= 2], [`${corpus}: EventTarget API >= 10x native`, vsNative >= 10], [`${corpus}: fast path >= 0.8x raw fetch`, vsRaw >= 0.8]);
+  // A target no client can reach says so: a rate above the body read itself, or a share of it
+  // that decoding the body alone (nothing parsed) does not reach.
+  const above = (need) => (need > r['raw fetch'] ? ` (unreachable: ${fmt(need)}/s is above the raw read)` : '');
+  const decodeShare = r['raw fetch + decode'] / r['raw fetch'];
+  checks.push(
+    [`${corpus}: EventTarget API >= 2x eventsource${above(2 * r.eventsource)}`, vsPoly >= 2],
+    [`${corpus}: EventTarget API >= 10x native${above(10 * r.native)}`, vsNative >= 10],
+    [`${corpus}: fast path >= 0.8x raw fetch${decodeShare < 0.8 ? ` (unreachable: decoding the body alone is ${decodeShare.toFixed(2)}x)` : ''}`, vsRaw >= 0.8],
+  );
 }
 out();
 // Where an EventTarget API's time goes: the same engine with and without a MessageEvent per event.
@@ -128,7 +137,7 @@ out();
 for (const [what, ok] of checks) out(`${ok ? 'PASS' : 'FAIL'} ${what}`);
 
 // The chart: events/s per corpus, one bar per client, log scale.
-const colors = ['#999', '#0a7', '#05a', '#d80', '#c33', '#555'];
+const colors = ['#999', '#0a7', '#05a', '#d80', '#c33', '#888', '#555'];
 const W = 760, rowH = 16, gap = 18, left = 150;
 const max = Math.max(...Object.values(rate).flatMap((r) => Object.values(r)));
 const x = (v) => (v > 0 ? (Math.log10(v) - 3) / (Math.log10(max) - 3 + 0.05) * (W - left - 80) : 0);

@@ -61,6 +61,17 @@ const clients = {
       },
     }).catch(() => {});
   },
+  // The ceiling of any client that hands out strings: the body read and decoded, nothing parsed.
+  'raw fetch + decode': async (url, n, done) => {
+    const reader = (await fetch(url)).body.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      sink += decoder.decode(value, { stream: true }).length;
+    }
+    done();
+  },
   // The ceiling: the body read to its end, nothing parsed.
   'raw fetch': async (url, n, done) => {
     const reader = (await fetch(url)).body.getReader();
