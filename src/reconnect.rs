@@ -391,8 +391,15 @@ impl Sink for JsSink {
         if meta.is_empty() {
             return;
         }
-        let text = core::mem::take(&mut *self.text.borrow_mut());
+        let mut text = core::mem::take(&mut *self.text.borrow_mut());
         self.hooks.hook_frames(meta, &text);
+        // Kept for the next chunk (whose fields take about as much), so the buffer grows once
+        // instead of doubling its way up per chunk; a handler may have put one there meanwhile.
+        text.clear();
+        let mut slot = self.text.borrow_mut();
+        if slot.capacity() == 0 {
+            *slot = text;
+        }
     }
 
     fn error(&self, e: &Error) {
