@@ -96,15 +96,26 @@ const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed
 const lines = [];
 const out = (s = '') => { lines.push(s); console.log(s); };
 out(`sse-web browser benchmark (${RUNS} runs, best; Chromium headless; events/s)`);
-out(`| corpus | ${CLIENTS.join(' | ')} | sse-web / eventsource | sse-web / native | batch / raw fetch |`);
-out(`|---|${CLIENTS.map(() => '---:').join('|')}|---:|---:|---:|`);
+out(`| corpus | ${CLIENTS.join(' | ')} |`);
+out(`|---|${CLIENTS.map(() => '---:').join('|')}|`);
+for (const corpus of Object.keys(CORPORA)) out(`| ${corpus} | ${CLIENTS.map((c) => fmt(rate[corpus][c])).join(' | ')} |`);
+out();
+// Each of sse-web's two APIs against each peer and the ceilings.
+const OTHERS = CLIENTS.filter((c) => !c.startsWith('sse-web'));
+const ours = { 'sse-web': 'EventTarget', 'sse-web batch': 'batch' };
+out(`| ratio | ${Object.values(ours).flatMap((o) => OTHERS.map((c) => `${o} / ${c}`)).join(' | ')} |`);
+out(`|---|${Object.keys(ours).flatMap(() => OTHERS.map(() => '---:')).join('|')}|`);
+for (const corpus of Object.keys(CORPORA)) {
+  const r = rate[corpus];
+  out(`| ${corpus} | ${Object.keys(ours).flatMap((o) => OTHERS.map((c) => `${(r[o] / r[c]).toFixed(2)}x`)).join(' | ')} |`);
+}
+out();
 const checks = [];
 for (const corpus of Object.keys(CORPORA)) {
   const r = rate[corpus];
   const vsPoly = r['sse-web'] / r.eventsource;
   const vsNative = r['sse-web'] / r.native;
   const vsRaw = r['sse-web batch'] / r['raw fetch'];
-  out(`| ${corpus} | ${CLIENTS.map((c) => fmt(r[c])).join(' | ')} | ${vsPoly.toFixed(2)}x | ${vsNative.toFixed(2)}x | ${vsRaw.toFixed(2)}x |`);
   // A target no client can reach says so: a rate above decoding the body alone (nothing parsed),
   // or a share of the raw read that decoding alone does not reach.
   const above = (need) => (need > r['raw fetch + decode'] ? ` (unreachable: ${fmt(need)}/s is above decoding the body alone)` : '');
@@ -115,7 +126,6 @@ for (const corpus of Object.keys(CORPORA)) {
     [`${corpus}: fast path >= 0.8x raw fetch${decodeShare < 0.8 ? ` (unreachable: decoding the body alone is ${decodeShare.toFixed(3)}x)` : ''}`, vsRaw >= 0.8],
   );
 }
-out();
 // Where an EventTarget API's time goes, and the least any would take: decoding the body alone,
 // plus one MessageEvent (the same engine with and without one per event).
 out('| per event (µs) | decode alone | + MessageEvent | = floor | sse-web batch | sse-web EventTarget | 2x eventsource allows | 10x native allows |');
