@@ -518,7 +518,7 @@ pub(crate) fn parse_digits(s: &str) -> Option<u64> {
     }))
 }
 
-/// Validates UTF-8 (SIMD where the platform has it).
+/// Validates UTF-8 (SIMD where the target has it, or the CPU with feature `std`).
 fn utf8(bytes: &[u8]) -> Result<&str, simdutf8::basic::Utf8Error> {
     simdutf8::basic::from_utf8(bytes)
 }
