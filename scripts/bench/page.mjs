@@ -25,6 +25,19 @@ function eventTarget(Class) {
   };
 }
 
+function readBody(decode) {
+  return async (url, n, done) => {
+    const reader = (await fetch(url)).body.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      sink += decode ? decoder.decode(value, { stream: true }).length : value.length;
+    }
+    done();
+  };
+}
+
 const clients = {
   native: eventTarget(globalThis.EventSource),
   'sse-web': eventTarget(SseWeb),
@@ -61,27 +74,10 @@ const clients = {
       },
     }).catch(() => {});
   },
-  // The ceiling of any client that hands out strings: the body read and decoded, nothing parsed.
-  'raw fetch + decode': async (url, n, done) => {
-    const reader = (await fetch(url)).body.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done: end, value } = await reader.read();
-      if (end) break;
-      sink += decoder.decode(value, { stream: true }).length;
-    }
-    done();
-  },
-  // The ceiling: the body read to its end, nothing parsed.
-  'raw fetch': async (url, n, done) => {
-    const reader = (await fetch(url)).body.getReader();
-    for (;;) {
-      const { done: end, value } = await reader.read();
-      if (end) break;
-      sink += value.length;
-    }
-    done();
-  },
+  // The ceilings, parsing nothing: the body read and decoded (the least any client that hands out
+  // strings does), and the body read alone.
+  'raw fetch + decode': readBody(true),
+  'raw fetch': readBody(false),
 };
 
 /** Milliseconds from opening `url` to its `n`th event. */
