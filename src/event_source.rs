@@ -13,57 +13,49 @@ use futures_core::Stream;
 use js_sys::{Array, Object, Reflect};
 use sse_core::options::{Options, RetryPolicy};
 use sse_core::parser::{Event, Frame};
-use sse_core::reconnect::{Decision, ErrorKind, Failure, Machine, ReadyState};
+use sse_core::reconnect::{Decision, Failure, ReadyState};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsValue;
 
-use crate::reconnect::{Engine, Sink};
+use crate::engine::{cause_text, Engine, Input, Sink};
 
 /// Headers computed before every attempt (a token that refreshes).
 type HeadersFn = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>>>>>;
 /// A classification hook: the failure and the built-in decision in, the decision out.
 type ClassifyFn = Rc<dyn Fn(&Failure, Decision) -> Decision>;
 
-/// What went wrong: the attempt's failure as the reconnect machine saw it, and whether and when
-/// the stream retries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What went wrong: the reconnect machine's [`sse_core::reconnect::Error`] (whose accessors it
+/// derefs to: `kind()`, `status()`, `will_retry()`, `retry_in()`, `gave_up()`, `attempt()`), and
+/// the platform's own words for the failure behind it, when there are some.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     inner: sse_core::reconnect::Error,
+    cause: Option<String>,
 }
 
 impl Error {
-    /// What happened.
-    pub fn kind(&self) -> ErrorKind {
-        self.inner.kind
-    }
-    /// The HTTP status, when the server answered.
-    pub fn status(&self) -> Option<u16> {
-        self.inner.status
-    }
-    /// Whether the stream reconnects after this error.
-    pub fn will_retry(&self) -> bool {
-        self.inner.retry_in_ms.is_some()
-    }
-    /// The wait before the next attempt.
-    pub fn retry_in(&self) -> Option<Duration> {
-        self.inner.retry_in_ms.map(Duration::from_millis)
-    }
-    /// Consecutive attempts that failed or ended, this one included.
-    pub fn attempt(&self) -> u32 {
-        self.inner.attempt
-    }
     /// The reconnect machine's view of the error.
     pub fn details(&self) -> &sse_core::reconnect::Error {
+        &self.inner
+    }
+    /// The platform's (or your own code's) message behind the failure, e.g. "Failed to fetch".
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = sse_core::reconnect::Error;
+    fn deref(&self) -> &Self::Target {
         &self.inner
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)?;
-        if let Some(ms) = self.inner.retry_in_ms {
-            write!(f, "; retrying in {ms} ms")?;
-        }
-        Ok(())
+        let mut s = String::new();
+        self.inner.write_message(self.cause.as_deref(), &mut s);
+        f.write_str(&s)
     }
 }
 
@@ -92,12 +84,12 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// The HTTP method (default `GET`).
+    /// The HTTP method (default `GET`), normalised as fetch does (`post` is sent as `POST`).
     pub fn method(mut self, method: &str) -> Builder {
-        self.options.method = method.to_ascii_uppercase();
+        self.options.method = method.into();
         self
     }
-    /// Adds a request header, sent on every attempt.
+    /// Adds a request header, sent on every attempt (it replaces one of the same name).
     pub fn header(mut self, name: &str, value: &str) -> Builder {
         self.options.headers.push((name.into(), value.into()));
         self
@@ -161,20 +153,12 @@ impl Builder {
         self
     }
 
-    /// Opens the stream: the first request goes out now, as with the JS `EventSource`.
-    pub fn connect(self) -> Result<EventSource, BuildError> {
-        let o = &self.options;
-        if o.method.is_empty() || !o.method.bytes().all(is_token) {
-            return Err(BuildError(format!("invalid method {:?}", o.method)));
-        }
-        for (name, value) in &o.headers {
-            if name.is_empty() || !name.bytes().all(is_token) {
-                return Err(BuildError(format!("invalid header name {name:?}")));
-            }
-            if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-                return Err(BuildError(format!("invalid value of header {name}")));
-            }
-        }
+    /// Opens the stream: the first request goes out now, as with the JS `EventSource`. Options
+    /// that [`Options::validate`] refuses are a [`BuildError`].
+    pub fn connect(mut self) -> Result<EventSource, BuildError> {
+        self.options
+            .validate()
+            .map_err(|e| BuildError(e.to_string()))?;
         let init = Object::new();
         let headers = self.headers_fn.map(|f| {
             Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
@@ -182,10 +166,7 @@ impl Builder {
                 wasm_bindgen_futures::future_to_promise(async move {
                     let pairs = Array::new();
                     for (name, value) in headers.await {
-                        pairs.push(&Array::of2(
-                            &name.into(),
-                            &crate::byte_string(&value).into(),
-                        ));
+                        pairs.push(&Array::of2(&name.into(), &value.into()));
                     }
                     Ok(pairs.into())
                 })
@@ -195,23 +176,21 @@ impl Builder {
             let _ = Reflect::set(&init, &"headers".into(), f.as_ref());
         }
         let queue = Rc::new(Queue::default());
+        let classifier: crate::engine::Classifier = match self.classify_fn {
+            Some(f) => Box::new(move |failure: &Failure, d: Decision| f(failure, d)),
+            None => Box::new(|_: &Failure, d: Decision| d),
+        };
         let sink = RustSink {
             queue: queue.clone(),
-            classify: self.classify_fn,
         };
-        let engine = Engine::new(self.options, &init, sink);
-        engine.input(Machine::start);
+        let engine = Engine::new(self.options, classifier, &init, sink);
+        engine.input(Input::Start);
         Ok(EventSource {
             engine,
             queue,
             _headers: headers,
         })
     }
-}
-
-/// A byte of an HTTP token (RFC 9110 `tchar`).
-fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// What the engine delivered and the stream has not handed out yet.
@@ -231,7 +210,6 @@ impl Queue {
 
 struct RustSink {
     queue: Rc<Queue>,
-    classify: Option<ClassifyFn>,
 }
 
 impl Sink for RustSink {
@@ -246,19 +224,19 @@ impl Sink for RustSink {
     fn flush(&self) {
         self.queue.wake();
     }
-    fn error(&self, error: &sse_core::reconnect::Error) {
-        let e = Error { inner: *error };
+    fn error(&self, error: &sse_core::reconnect::Error, _: ReadyState, cause: &JsValue) {
+        let e = Error {
+            inner: *error,
+            cause: cause_text(cause),
+        };
         self.queue.items.borrow_mut().push_back(Err(e));
         self.queue.wake();
     }
     fn pause(&self) {
         self.queue.wake();
     }
-    fn classify(&self, failure: &Failure, default: Decision) -> Decision {
-        match &self.classify {
-            Some(f) => f(failure, default),
-            None => default,
-        }
+    fn closed(&self) {
+        self.queue.wake();
     }
 }
 
@@ -294,8 +272,7 @@ impl EventSource {
     /// Closes now: the fetch and every timer are dropped; the stream ends once what was already
     /// received is handed out.
     pub fn close(&self) {
-        self.engine.close();
-        self.queue.wake();
+        self.engine.input(Input::Close);
     }
 
     /// [`Stream::poll_next`] through a shared reference, for handles kept in an `Rc` (the

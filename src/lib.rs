@@ -31,19 +31,22 @@
 //! feature, [`yew::use_event_source`] and [`leptos::use_event_source`] wrap it for components.
 //!
 //! The transport is the global `fetch` of whatever realm it runs in (Window, Worker, Node),
-//! never `window`; [`fetch`] is that transport on its own.
+//! never `window`.
+//!
+//! Inside: `engine` drives [`sse_core::reconnect::Machine`] over `js/io.js` (fetch, reads, one
+//! timer); `js_bridge` is the wasm export the JS `EventSource` class drives; `event_source` is
+//! the Rust API over the same engine.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+mod engine;
 #[cfg(feature = "std")]
 mod event_source;
-#[cfg(feature = "std")]
-pub mod fetch;
+mod js_bridge;
 mod options;
-pub mod reconnect;
 
 /// A header value as fetch takes it, a byte string: its UTF-8 bytes one per code unit, so a
 /// non-ASCII value (a `Last-Event-ID`, say) goes out as UTF-8 instead of making fetch throw.
@@ -73,6 +76,7 @@ pub use event_source::{BuildError, Builder, Error, EventSource, HookError};
 pub mod leptos;
 #[cfg(feature = "yew")]
 pub mod yew;
+pub use js_bridge::Source;
 pub use sse_core;
 pub use sse_core::options::{Backoff, Classify, Options, RetryPolicy};
 pub use sse_core::parser::Event;

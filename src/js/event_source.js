@@ -1,30 +1,87 @@
 // The EventSource class: a real EventTarget dispatching real MessageEvents, a thin shell over the
 // Rust engine (src/reconnect.rs), which makes every parsing and reconnect decision.
-// `defineEventSource(open)` takes `open(hooks, url, init)`, which returns a started engine.
+// `defineEventSource(open)` takes `open(hooks, url, options, init)`, which returns a started engine
+// (`options`: what readOptions made of `init`).
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
-// Frame codes (src/reconnect.rs): an event, plus TYPED and NEW_ID when it has those fields.
+// Frame codes (src/js_bridge.rs): an event, plus TYPED and NEW_ID when it has those fields.
+// These, the signal codes and OPTION_FIELDS are checked against the Rust side by
+// tests/node/codes.test.mjs.
 const TYPED = 1;
 const NEW_ID = 2;
 const RETRY = 4;
 const ID = 5;
-// What the engine's signal(what, on) is told (src/reconnect.rs).
+// What the engine's signal(what, on) is told (src/js_bridge.rs).
 const ABORTED = 0;
 const HIDDEN = 1;
 const ONLINE = 2;
 
+/** The positions of readOptions' array (src/options.rs reads them by the same names). */
+export const OPTION_FIELDS = [
+  'method', 'withCredentials', 'inactivityTimeout', 'maxEventSize', 'lastEventId', 'lastEventIdQuery',
+  'pauseWhenHidden', 'reconnectOnOnline', 'preset', 'reconnectionTime', 'minDelay', 'maxAttempts',
+  'backoff', 'factor', 'maxDelay', 'jitter', 'resetAfter', 'classify', 'headers',
+];
+
+const invalid = (name, what) => new TypeError(`sse-web: option ${name} ${what}`);
+function ms(name, v) {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw invalid(name, 'must be a finite number of milliseconds, 0 or more');
+  return Math.floor(v);
+}
+function whole(name, v) {
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw invalid(name, 'must be a whole number, 0 or more');
+  return v;
+}
+function text(name, v, allowed) {
+  if (v !== undefined && (typeof v !== 'string' || (allowed && !allowed.includes(v)))) {
+    throw invalid(name, allowed ? `must be one of ${allowed.join(', ')}` : 'must be a string');
+  }
+  return v;
+}
+// WebIDL's boolean: any value converts (ToBoolean); undefined keeps the default.
+const flag = (v) => (v === undefined ? undefined : Boolean(v));
+
+/** `init` as the array OPTION_FIELDS names (undefined where not given), converted as the
+ * platform converts a dictionary: at construction, a wrong type throws a TypeError naming the
+ * option. What the values may be (a header, a method, a size) is sse-core's Options::validate. */
+export function readOptions(init) {
+  const o = init ?? {};
+  const r = o.retry ?? {};
+  const b = r.backoff;
+  if (b != null && typeof b !== 'boolean' && typeof b !== 'object') throw invalid('retry.backoff', 'must be true, false or an object');
+  const factor = b?.factor;
+  if (factor !== undefined && typeof factor !== 'number') throw invalid('retry.backoff.factor', 'must be a number');
+  const c = r.classify;
+  const q = o.lastEventIdQuery;
+  return [
+    text('method', o.method), Boolean(o.withCredentials), ms('inactivityTimeout', o.inactivityTimeout),
+    whole('maxEventSize', o.maxEventSize), text('lastEventId', o.lastEventId),
+    q === true ? 'lastEventId' : q === false ? undefined : text('lastEventIdQuery', q),
+    flag(o.pauseWhenHidden), flag(o.reconnectOnOnline),
+    text('retry.preset', r.preset, ['resilient']), ms('retry.reconnectionTime', r.reconnectionTime),
+    ms('retry.minDelay', r.minDelay), whole('retry.maxAttempts', r.maxAttempts),
+    b == null ? undefined : b !== false,
+    factor, ms('retry.backoff.maxDelay', b?.maxDelay), flag(b?.jitter), ms('retry.backoff.resetAfter', b?.resetAfter),
+    typeof c === 'function' ? 'function' : text('retry.classify', c, ['spec', 'transient']),
+    typeof o.headers === 'function' ? undefined : o.headers,
+  ];
+}
+
 /** The `error` event: what happened, and whether and when the source retries. */
 export class SseErrorEvent extends Event {
-  constructor(kind, status, message, retryIn, attempt, gaveUp) {
+  constructor(kind, status, message, retryIn, attempt, gaveUp, cause) {
     super('error');
-    /** network | http | content-type | timeout | too-large | aborted | ended */
+    /** network | http | content-type | timeout | too-large | aborted | ended | request */
     this.kind = kind;
     /** The HTTP status, when the server answered. */
     this.status = status;
-    /** A sentence for people. */
-    this.message = status === undefined ? message : `${message} (HTTP ${status})`;
+    /** A sentence for people (sse-core's, the same in every client). */
+    this.message = message;
+    /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
+    this.cause = cause;
     /** Whether the source reconnects, and after how many milliseconds. */
     this.willRetry = retryIn !== undefined;
     this.retryIn = retryIn;
@@ -51,14 +108,13 @@ class SseMessageEvent extends MessageEvent {
   get origin() { return this.#origin; }
 }
 
-/** The user's `retry.classify(info, default)`: true or a delay retries, false fails; anything
- * else (or no function, or a throw) keeps the engine's default. */
-function classify(init, kind, status, retry) {
-  const f = init.retry?.classify;
-  if (typeof f !== 'function') return undefined;
+/** The user's `retry.classify(info, retry)`: true or a delay retries, false fails; anything else
+ * keeps the policy's decision (a throw too, reported to the console). */
+function classify(f, kind, status, retry) {
   try {
     return f({ kind, status }, retry);
-  } catch {
+  } catch (e) {
+    queueMicrotask(() => { throw e; });
     return undefined;
   }
 }
@@ -73,6 +129,7 @@ export function defineEventSource(open) {
     CLOSED = CLOSED;
 
     #engine;
+    // Set only by the engine (each hook says what the machine holds), never worked out here.
     #readyState = CONNECTING;
     #url;
     #withCredentials;
@@ -86,20 +143,26 @@ export function defineEventSource(open) {
     constructor(url, init = {}) {
       super();
       init = init ?? {};
-      // As the native constructor: a relative URL resolves against the document, a bad one throws.
-      this.#url = new URL(url, globalThis.location?.href).href;
-      this.#withCredentials = Boolean(init.withCredentials);
-      this.#lastEventId = init.lastEventId ?? '';
-      this.#reconnectionTime = init.retry?.reconnectionTime ?? 3000;
+      // As the native constructor: a relative URL resolves against the document, a bad one
+      // throws a SyntaxError.
+      try {
+        this.#url = new URL(url, globalThis.location?.href).href;
+      } catch {
+        throw new DOMException(`sse-web: cannot parse the URL ${url}`, 'SyntaxError');
+      }
+      const options = readOptions(init);
+      this.#withCredentials = options[1];
+      this.#lastEventId = options[4] ?? '';
       if (typeof init.batch === 'function') this.#batch = init.batch;
       const hooks = {
+        started: (reconnectionTime) => { this.#reconnectionTime = reconnectionTime; },
         open: (finalUrl) => this.#opened(finalUrl),
         frames: (meta, text) => this.#frames(meta, text),
         error: (...args) => this.#failed(...args),
-        pause: () => { if (this.#readyState !== CLOSED) this.#readyState = CONNECTING; },
-        classify: (kind, status, retry) => classify(init, kind, status, retry),
+        pause: () => { this.#readyState = CONNECTING; },
+        classify: (kind, status, retry) => classify(init.retry.classify, kind, status, retry),
       };
-      this.#engine = open(hooks, this.#url, init);
+      this.#engine = open(hooks, this.#url, options, init);
       // Every listener below goes when the source closes.
       const listen = (target, type, f) => target.addEventListener(type, f, { signal: this.#listening.signal });
       const signal = init.signal;
@@ -125,7 +188,8 @@ export function defineEventSource(open) {
     get readyState() { return this.#readyState; }
     /** The last event ID (sent as Last-Event-ID on reconnect). */
     get lastEventId() { return this.#lastEventId; }
-    /** The reconnection time in milliseconds (the server's last `retry:`, or the option). */
+    /** The reconnection time in milliseconds (the server's last `retry:`, or the option's);
+     * undefined until the engine has started (the first source of a page waits for the wasm). */
     get reconnectionTime() { return this.#reconnectionTime; }
 
     /**
@@ -154,8 +218,6 @@ export function defineEventSource(open) {
 
     /** Closes for good, at once: no further event, no request, no timer. */
     close() {
-      if (this.#readyState === CLOSED && !this.#engine) return;
-      this.#readyState = CLOSED;
       this.#release();
     }
 
@@ -163,7 +225,7 @@ export function defineEventSource(open) {
       const engine = this.#engine;
       this.#engine = undefined;
       if (engine) {
-        engine.close();
+        this.#readyState = engine.close();
         // Not now: this may run inside one of the engine's own calls (an abort, say).
         queueMicrotask(() => engine.free());
       }
@@ -216,12 +278,11 @@ export function defineEventSource(open) {
       }
     }
 
-    #failed(kind, status, message, retryIn, attempt, gaveUp) {
+    #failed(kind, status, message, retryIn, attempt, gaveUp, readyState, cause) {
       if (this.#readyState === CLOSED) return;
-      const closing = retryIn === undefined;
-      this.#readyState = closing ? CLOSED : CONNECTING;
-      if (closing) this.#release();
-      this.dispatchEvent(new SseErrorEvent(kind, status, message, retryIn, attempt, gaveUp));
+      this.#readyState = readyState;
+      if (readyState === CLOSED) this.#release();
+      this.dispatchEvent(new SseErrorEvent(kind, status, message, retryIn, attempt, gaveUp, cause));
     }
   }
   return EventSource;

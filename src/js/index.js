@@ -5,6 +5,7 @@ import init, { initSync, Source } from './sse_web.js';
 import { defineEventSource, SseErrorEvent } from './event_source.js';
 
 let loading;
+let loaded = false;
 function load() {
   loading ??= (async () => {
     const wasm = new URL('./sse_web_bg.wasm', import.meta.url);
@@ -15,28 +16,41 @@ function load() {
     } else {
       await init({ module_or_path: wasm });
     }
+    loaded = true;
   })();
   return loading;
 }
 
-/** Starts an engine once the wasm is loaded; calls made before that are replayed in order. */
-function open(hooks, url, init) {
+/** Starts an engine: at once when the wasm is loaded (options sse-core refuses throw), else once
+ * it is (they close the source with a `request` error), replaying the calls made meanwhile. */
+function open(hooks, url, options, init) {
+  if (loaded) {
+    const engine = new Source(hooks, url, options, init);
+    engine.start();
+    return engine;
+  }
   let engine;
   let queued = [];
   load().then(
     () => {
       if (queued === null) return; // closed before it was loaded
-      engine = new Source(hooks, url, init);
+      try {
+        engine = new Source(hooks, url, options, init);
+      } catch (e) {
+        queued = null;
+        return hooks.error('request', undefined, e.message, undefined, 0, false, 2, e);
+      }
       engine.start();
       for (const [name, args] of queued) engine[name](...args);
       queued = undefined;
     },
-    (e) => hooks.error('network', undefined, `sse-web could not load its wasm: ${e}`, undefined, 0, false),
+    (e) => hooks.error('network', undefined, `sse-web could not load its wasm: ${e}`, undefined, 0, false, 2, e),
   );
   const call = (name) => (...args) => {
     if (engine) return engine[name](...args);
     if (name === 'close' || name === 'free') queued = null;
     else if (queued) queued.push([name, args]);
+    return 2; // close(): CLOSED
   };
   return {
     close: call('close'),

@@ -1,41 +1,32 @@
-// The platform half of sse-web's engine (src/reconnect.rs): fetches, body reads and timers, each
-// started when the engine says and reported back through one callback, `cb(what, conn, value)`.
-// It decides nothing: what to send, when, and what a response or a failure means are the engine's
-// (sse-core's). Also the user's per-attempt functions (headers, body), and the reading of `init`
-// into the engine's options (src/options.rs): the same words as the Rust API in camelCase, handed
-// over as one flat array of plain values so the engine needs no property lookups.
+// The platform half of sse-web's engine (src/engine.rs): the user's per-attempt functions, the
+// fetch, the body reads and one timer, each started when the engine says and reported back
+// through one callback, `cb(what, conn, value)`. It decides nothing: what to send, when, and what
+// a response or a failure means are sse-core's.
 
-// What comes back through the callback (the same codes as src/reconnect.rs).
+// What comes back through the callback (checked against src/engine.rs by tests/node/codes.test.mjs).
 const RESPONDED = 0;
 const READ = 1;
 const FAILED = 2;
-const RECONNECT_TIMER = 3;
-const IDLE_TIMER = 4;
+const TIMER = 3;
+const REFUSED = 4;
+const PREPARED = 5;
 
 // Fields of `init` given to fetch as they are.
 const FETCH_FIELDS = ['mode', 'cache', 'credentials', 'referrer', 'referrerPolicy', 'integrity', 'keepalive', 'priority', 'redirect'];
+// The longest wait setTimeout takes (a longer one fires at once); the engine re-arms after it.
+const MAX_TIMER = 2 ** 31 - 1;
 
-const number = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
-const flag = (v) => (typeof v === 'boolean' ? v : undefined);
-const text = (v) => (typeof v === 'string' ? v : undefined);
-
-/** `init` as [method, withCredentials, inactivityTimeout, maxEventSize, lastEventId,
- * lastEventIdQuery, pauseWhenHidden, reconnectOnOnline, preset, reconnectionTime, minDelay,
- * maxAttempts, backoff (false: none, true: default or given), factor, maxDelay, jitter,
- * resetAfter, classify]; undefined where not given. */
-export function readOptions(init) {
-  const o = init ?? {};
-  const r = o.retry ?? {};
-  const b = r.backoff;
-  const query = o.lastEventIdQuery === true ? 'lastEventId' : text(o.lastEventIdQuery);
-  return [
-    text(o.method), flag(o.withCredentials), number(o.inactivityTimeout), number(o.maxEventSize),
-    text(o.lastEventId), query, flag(o.pauseWhenHidden), flag(o.reconnectOnOnline),
-    text(r.preset), number(r.reconnectionTime), number(r.minDelay), number(r.maxAttempts),
-    b == null ? undefined : b !== false,
-    number(b?.factor), number(b?.maxDelay), flag(b?.jitter), number(b?.resetAfter),
-    text(r.classify),
-  ];
+/** A headers init (a record, a Headers, or [name, value] pairs; null: none) as flat
+ * [name, value, ...] strings; undefined when it is not one (src/engine.rs reads it). */
+export function headerPairs(h) {
+  if (h == null) return [];
+  if (typeof h !== 'object') return undefined;
+  const flat = [];
+  for (const p of typeof h[Symbol.iterator] === 'function' ? h : Object.entries(h)) {
+    if (p?.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string') return undefined;
+    flat.push(p[0], p[1]);
+  }
+  return flat;
 }
 
 /** A monotonic clock, in milliseconds. */
@@ -49,8 +40,10 @@ export class Io {
   #fields = {};
   #controller;
   #reader;
+  #body;
+  #headers;
+  #preparing;
   #timer;
-  #idle;
 
   constructor(cb, init) {
     this.#cb = cb;
@@ -62,70 +55,100 @@ export class Io {
     this.#cb?.(what, conn, value);
   }
 
-  /** Attempt `conn`: the user's headers and body for it, then fetch. `headers` are the engine's,
-   * as lines `name\nvalue\n...` (values as byte strings); the user's come after them, and the
-   * user's body before `body`. */
-  connect(conn, url, method, headers, body, credentials) {
-    const controller = new AbortController();
-    this.#controller = controller;
+  /** Attempt `conn`: runs the user's header and body functions, then reports PREPARED with the
+   * headers they gave (any headers init; the engine reads it); one that throws or rejects is
+   * REFUSED. */
+  prepare(conn) {
     const init = this.#init;
+    const hf = typeof init.headers === 'function';
+    const bf = typeof init.body === 'function';
+    this.#body = bf ? undefined : init.body;
+    this.#preparing = conn;
+    if (!hf && !bf) return this.#report(PREPARED, conn, undefined);
     let extra;
     try {
-      const h = typeof init.headers === 'function' ? init.headers() : init.headers;
-      const b = typeof init.body === 'function' ? init.body() : init.body;
-      extra = h instanceof Promise || b instanceof Promise ? Promise.all([h, b]) : [h, b];
+      extra = Promise.all([hf ? init.headers() : undefined, bf ? init.body() : init.body]);
     } catch (e) {
       extra = Promise.reject(e);
     }
-    Promise.resolve(extra)
-      .then(([h, b]) => {
-        const all = new Headers();
-        const lines = headers.split('\n');
-        for (let i = 0; i + 1 < lines.length; i += 2) all.set(lines[i], lines[i + 1]);
-        if (h != null) for (const [n, v] of new Headers(h)) all.set(n, v);
-        const request = { cache: 'no-store', credentials, ...this.#fields, method, headers: all, signal: controller.signal };
-        if (b !== undefined) request.body = b;
-        else if (body !== undefined) request.body = body;
-        return typeof init.fetch === 'function' ? init.fetch(url, request) : globalThis.fetch(url, request);
-      })
-      .then((res) => {
-        if (controller === this.#controller) this.#reader = res.body?.getReader();
+    extra.then(
+      ([h, b]) => {
+        if (conn !== this.#preparing) return;
+        this.#body = b;
+        this.#report(PREPARED, conn, h);
+      },
+    ).catch((e) => this.#report(REFUSED, conn, e));
+  }
+
+  /** A header of the next fetch, as the engine built it (the value as a byte string). */
+  header(name, value) {
+    (this.#headers ??= new Headers()).append(name, value);
+  }
+
+  /** Fetches attempt `conn` as the engine built it, with the headers given since the last fetch;
+   * the body is the user's (`init.body` or what its function gave), else `body`. */
+  fetch(conn, url, method, body, credentials) {
+    const controller = new AbortController();
+    this.#controller = controller;
+    const headers = this.#headers ?? new Headers();
+    this.#headers = undefined;
+    const request = { cache: 'no-store', credentials, ...this.#fields, method, headers, signal: controller.signal };
+    if (this.#body !== undefined) request.body = this.#body;
+    else if (body !== undefined) request.body = body;
+    const f = this.#init.fetch;
+    let pending;
+    try {
+      pending = typeof f === 'function' ? f(url, request) : globalThis.fetch(url, request);
+    } catch (e) {
+      return this.#report(REFUSED, conn, e);
+    }
+    Promise.resolve(pending).then(
+      (res) => {
+        if (controller !== this.#controller) return;
+        const body = res?.body;
+        if (typeof res?.status !== 'number' || typeof res.headers?.get !== 'function' || (body != null && typeof body.getReader !== 'function')) {
+          return this.#report(REFUSED, conn, new TypeError('fetch gave no Response with a readable body'));
+        }
+        // No body is an empty one.
+        this.#reader = body?.getReader();
         const get = (n) => res.headers.get(n) ?? undefined;
-        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, this.#reader !== undefined]);
-      })
-      .catch(() => this.#report(FAILED, conn));
+        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url]);
+      },
+      // fetch rejects with a TypeError when the network fails; anything else is the override's.
+      (e) => this.#report(e instanceof TypeError || typeof f !== 'function' ? FAILED : REFUSED, conn, e),
+    );
   }
 
   /** The next chunk of attempt `conn`'s body (undefined: the end). */
   read(conn) {
-    this.#reader?.read().then(
-      ({ done, value }) => this.#report(READ, conn, done ? undefined : value instanceof Uint8Array ? value : new Uint8Array()),
-      () => this.#report(FAILED, conn),
+    const reader = this.#reader;
+    if (!reader) return this.#report(READ, conn, undefined);
+    reader.read().then(
+      ({ done, value }) => {
+        if (done) this.#report(READ, conn, undefined);
+        else if (value instanceof Uint8Array) this.#report(READ, conn, value);
+        else this.#report(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
+      },
+      (e) => this.#report(FAILED, conn, e),
     );
   }
 
-  /** Reconnect after `ms`. */
-  wait(ms) {
-    this.#timer = setTimeout(() => this.#report(RECONNECT_TIMER, 0), ms);
+  /** The one timer: TIMER after `ms` (clamped to what setTimeout takes), or none when `ms` < 0. */
+  timer(ms) {
+    clearTimeout(this.#timer);
+    this.#timer = ms < 0 ? undefined : setTimeout(() => this.#report(TIMER, 0), Math.min(ms, MAX_TIMER));
   }
 
-  /** (Re)arms attempt `conn`'s inactivity timer. */
-  idle(conn, ms) {
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => this.#report(IDLE_TIMER, conn), ms);
-  }
-
-  /** Drops the fetch (and with it the body) and every timer. */
+  /** Drops the fetch (and with it the body). */
   stop() {
     this.#controller?.abort();
     this.#controller = this.#reader = undefined;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#idle);
   }
 
   /** The engine is gone: nothing more is reported. */
   detach() {
     this.stop();
+    this.timer(-1);
     this.#cb = undefined;
   }
 }

@@ -8,11 +8,12 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use js_sys::Promise;
 use sse_core::parser::{Frame, Parser};
-use sse_web::fetch::{fetch, Init};
-use sse_web::reconnect::Source;
-use sse_web::{Decision, ErrorKind, EventSource, ReadyState, RetryPolicy};
+use sse_web::{Decision, ErrorKind, EventSource, ReadyState, RetryPolicy, Source};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+mod fetch;
+use fetch::{fetch, Init};
 
 #[wasm_bindgen(module = "/src/js/event_source.js")]
 extern "C" {
@@ -28,11 +29,19 @@ extern "C" {
 
 /// The JS `EventSource` class over this build's engine, as the npm package assembles it.
 fn event_source_class() -> JsValue {
-    let open = Closure::<dyn Fn(JsValue, String, JsValue) -> JsValue>::new(
-        |hooks: JsValue, url: String, init| {
-            let source = Source::new(hooks.unchecked_into(), &url, init);
-            source.start();
-            JsValue::from(source)
+    let open = Closure::<dyn Fn(JsValue, String, js_sys::Array, JsValue) -> JsValue>::new(
+        |hooks: JsValue, url: String, options, init| match Source::new(
+            hooks.unchecked_into(),
+            &url,
+            options,
+            init,
+            true,
+        ) {
+            Ok(source) => {
+                source.start();
+                JsValue::from(source)
+            }
+            Err(e) => wasm_bindgen::throw_val(e),
         },
     );
     let class = define_event_source(open.as_ref());
@@ -277,7 +286,7 @@ pub async fn rust_stream_resumes_exactly_once() {
     assert_eq!(data, expected);
     let (last, cuts) = errors.split_last().expect("errors");
     assert!(cuts.len() >= 5, "{} retried errors", cuts.len());
-    assert!(cuts.iter().all(sse_web::Error::will_retry));
+    assert!(cuts.iter().all(|e| e.will_retry()));
     assert_eq!((last.kind(), last.status()), (ErrorKind::Http, Some(204)));
     assert!(!last.will_retry());
     assert_eq!(es.ready_state(), ReadyState::Closed);

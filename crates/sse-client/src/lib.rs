@@ -33,20 +33,19 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use futures_util::ready;
-use futures_util::stream::Stream;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 pub use sse_core;
 pub use sse_core::options::{Backoff, Classify, Options, RetryPolicy};
 pub use sse_core::parser::Event;
 use sse_core::parser::Frame;
 use sse_core::reconnect::{Action, Conn, Machine, Response};
 pub use sse_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};
+use tokio::time::{Instant, Sleep};
 
 /// Headers computed before every attempt (a token that refreshes).
 pub type HeadersFn =
@@ -54,63 +53,43 @@ pub type HeadersFn =
 /// A classification hook: the failure and the built-in decision in, the decision out.
 pub type ClassifyFn = Arc<dyn Fn(&Failure, Decision) -> Decision + Send + Sync>;
 
-/// What went wrong: the attempt's failure as the reconnect machine saw it, whether and when the
-/// stream retries, and the transport's own error when there is one.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What went wrong: the reconnect machine's [`sse_core::reconnect::Error`] (whose accessors it
+/// derefs to: `kind()`, `status()`, `will_retry()`, `retry_in()`, `gave_up()`, `attempt()`), and
+/// the transport's own error behind it, when there is one ([`std::error::Error::source`]).
 #[derive(Debug)]
 pub struct Error {
     inner: sse_core::reconnect::Error,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<Cause>,
 }
 
 impl Error {
-    /// What happened.
-    pub fn kind(&self) -> ErrorKind {
-        self.inner.kind
-    }
-    /// The HTTP status, when the server answered.
-    pub fn status(&self) -> Option<u16> {
-        self.inner.status
-    }
-    /// Whether the stream reconnects after this error.
-    pub fn will_retry(&self) -> bool {
-        self.inner.retry_in_ms.is_some()
-    }
-    /// The wait before the next attempt.
-    pub fn retry_in(&self) -> Option<Duration> {
-        self.inner.retry_in_ms.map(Duration::from_millis)
-    }
-    /// Consecutive attempts that failed or ended, this one included.
-    pub fn attempt(&self) -> u32 {
-        self.inner.attempt
-    }
     /// The reconnect machine's view of the error.
     pub fn details(&self) -> &sse_core::reconnect::Error {
         &self.inner
     }
-    fn new(inner: sse_core::reconnect::Error, source: Option<reqwest::Error>) -> Error {
-        Error {
-            inner,
-            source: source.map(|e| Box::new(e) as _),
-        }
+}
+
+impl std::ops::Deref for Error {
+    type Target = sse_core::reconnect::Error;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)?;
         // The transport's own words, from the root cause (e.g. "Connection refused").
         let mut cause: Option<&(dyn std::error::Error + 'static)> =
             self.source.as_deref().map(|e| e as _);
         while let Some(next) = cause.and_then(|c| c.source()) {
             cause = Some(next);
         }
-        if let Some(c) = cause {
-            write!(f, ": {c}")?;
-        }
-        if let Some(ms) = self.inner.retry_in_ms {
-            write!(f, "; retrying in {ms} ms")?;
-        }
-        Ok(())
+        let cause = cause.map(ToString::to_string);
+        let mut s = String::new();
+        self.inner.write_message(cause.as_deref(), &mut s);
+        f.write_str(&s)
     }
 }
 
@@ -143,19 +122,20 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// The HTTP method (default `GET`).
+    /// The HTTP method (default `GET`), normalised as fetch does (`post` is sent as `POST`).
     pub fn method(mut self, method: &str) -> Builder {
         self.options.method = method.to_string();
         self
     }
-    /// Adds a header sent on every attempt.
+    /// Adds a header sent on every attempt (it replaces one of the same name).
     pub fn header(mut self, name: &str, value: &str) -> Builder {
         self.options
             .headers
             .push((name.to_string(), value.to_string()));
         self
     }
-    /// Headers computed before every attempt (e.g. a refreshed token), after the static ones.
+    /// Headers computed before every attempt (e.g. a refreshed token); they come after
+    /// [`Builder::header`]'s and replace those of the same name.
     pub fn headers_with<F, Fut>(mut self, f: F) -> Builder
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -182,7 +162,8 @@ impl Builder {
         self.classify_fn = Some(Arc::new(f));
         self
     }
-    /// Reconnect when nothing (not even a comment) arrives for this long.
+    /// Reconnect when nothing (not even a comment) arrives for this long; it covers the whole
+    /// attempt, from the [`Builder::headers_with`] function on.
     pub fn inactivity_timeout(mut self, timeout: Duration) -> Builder {
         self.options.inactivity_timeout_ms = Some(millis(timeout));
         self
@@ -208,7 +189,7 @@ impl Builder {
         self
     }
     /// The reqwest client to use (proxies, TLS roots, HTTP/2 settings); by default one with
-    /// gzip, brotli and HTTP/2.
+    /// gzip, brotli and HTTP/2 that sends no `Referer` (there is no page to name).
     pub fn client(mut self, client: reqwest::Client) -> Builder {
         self.client = Some(client);
         self
@@ -219,48 +200,70 @@ impl Builder {
         self
     }
 
-    /// Opens the stream. The first request goes out when the stream is first polled.
-    pub fn connect(self) -> Result<EventSource, BuildError> {
+    /// Opens the stream. The first request goes out when the stream is first polled. Options
+    /// that [`Options::validate`] refuses, and a URL that does not parse, are a [`BuildError`].
+    pub fn connect(mut self) -> Result<EventSource, BuildError> {
         reqwest::Url::parse(&self.options.url)
             .map_err(|e| BuildError(format!("invalid URL: {e}")))?;
-        reqwest::Method::from_bytes(self.options.method.as_bytes())
-            .map_err(|_| BuildError(format!("invalid method {:?}", self.options.method)))?;
+        self.options
+            .validate()
+            .map_err(|e| BuildError(e.to_string()))?;
         let client = match self.client {
             Some(c) => c,
             None => reqwest::Client::builder()
+                .referer(false)
                 .build()
                 .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?,
         };
         let seed = self.seed.unwrap_or_else(random_seed);
-        let state = Arc::new(AtomicU8::new(ReadyState::Connecting as u8));
-        let driver = Driver {
-            machine: Machine::new(self.options, seed),
-            client,
-            headers_fn: self.headers_fn,
-            classify_fn: self.classify_fn,
-            state: state.clone(),
-            epoch: tokio::time::Instant::now(),
-            queue: VecDeque::new(),
-            phase: Phase::Start,
-            cause: None,
+        let classifier: Classifier = match self.classify_fn {
+            Some(f) => Box::new(move |failure: &Failure, d: Decision| f(failure, d)),
+            None => Box::new(|_: &Failure, d: Decision| d),
         };
         Ok(EventSource {
-            driver: Some(Box::new(driver)),
-            step: None,
-            state,
+            machine: Machine::with_classifier(self.options, seed, classifier),
+            client,
+            headers_fn: self.headers_fn,
+            epoch: Instant::now(),
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            armed: None,
+            io: Io::Idle,
+            queue: VecDeque::new(),
+            cause: None,
+            started: false,
         })
     }
 }
 
+type Classifier = Box<dyn FnMut(&Failure, Decision) -> Decision + Send>;
+
+/// What the driver is waiting for: one step of the attempt under way.
+enum Io {
+    Idle,
+    Preparing(Conn, BoxFuture<'static, Vec<(String, String)>>),
+    Sending(Conn, BoxFuture<'static, reqwest::Result<reqwest::Response>>),
+    Reading(Conn, BoxStream<'static, reqwest::Result<bytes::Bytes>>),
+}
+
 /// A Server-Sent Events stream: `Ok` events, and `Err` for every failure (the stream goes on
-/// after those that [`Error::will_retry`], and ends after the others). Dropping it, or
-/// [`EventSource::close`], ends the connection and every timer.
+/// after those that [`sse_core::reconnect::Error::will_retry`], and ends after the others).
+/// Dropping it, or [`EventSource::close`], ends the connection and the timer.
+///
+/// The driver decides nothing: it moves bytes between reqwest and the reconnect machine, and
+/// keeps one timer at the machine's [`Machine::poll_timeout`].
 pub struct EventSource {
-    /// Between steps; queued events are handed out from here without a future per event.
-    driver: Option<Box<Driver>>,
-    /// The step under way (it owns the driver until it is done).
-    step: Option<BoxFuture<'static, Box<Driver>>>,
-    state: Arc<AtomicU8>,
+    machine: Machine<Classifier>,
+    client: reqwest::Client,
+    headers_fn: Option<HeadersFn>,
+    epoch: Instant,
+    timer: Pin<Box<Sleep>>,
+    /// The deadline the timer is set for.
+    armed: Option<u64>,
+    io: Io,
+    queue: VecDeque<Result<Event, Error>>,
+    /// The transport error behind the failure being reported, for `Error::source`.
+    cause: Option<Cause>,
+    started: bool,
 }
 
 impl EventSource {
@@ -277,220 +280,220 @@ impl EventSource {
 
     /// The `readyState`: connecting (or waiting to reconnect), open, or closed.
     pub fn ready_state(&self) -> ReadyState {
-        match self.state.load(Ordering::Relaxed) {
-            1 => ReadyState::Open,
-            2 => ReadyState::Closed,
-            _ => ReadyState::Connecting,
-        }
+        self.machine.ready_state()
+    }
+
+    /// The last event ID (sent as `Last-Event-ID` when it reconnects).
+    pub fn last_event_id(&self) -> &str {
+        self.machine.last_event_id()
     }
 
     /// Closes the stream now: the connection is dropped and the stream ends.
     pub fn close(&mut self) {
-        self.driver = None;
-        self.step = None;
-        self.state
-            .store(ReadyState::Closed as u8, Ordering::Relaxed);
+        let action = self.machine.close();
+        self.act(action);
+        self.queue.clear();
+    }
+
+    fn now_ms(&self) -> u64 {
+        millis(self.epoch.elapsed())
+    }
+
+    /// Does what the machine said.
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::None | Action::Open => {}
+            Action::Connect(conn) => match &self.headers_fn {
+                Some(f) => self.io = Io::Preparing(conn, f()),
+                None => self.send(conn, &[]),
+            },
+            Action::Wait(error) | Action::Fail(error) => {
+                self.io = Io::Idle;
+                let source = self.cause.take();
+                self.queue.push_back(Err(Error {
+                    inner: error,
+                    source,
+                }));
+            }
+            Action::Pause | Action::Close => self.io = Io::Idle,
+        }
+        self.cause = None;
+    }
+
+    /// Sends attempt `conn`'s request, as the machine builds it with the `extra` headers.
+    fn send(&mut self, conn: Conn, extra: &[(String, String)]) {
+        let now = self.now_ms();
+        let sent = match self.machine.request(conn, extra, now) {
+            Err(action) => Err(action),
+            Ok(req) => {
+                let method = reqwest::Method::from_bytes(req.method.as_bytes());
+                let cache = req.cache_headers();
+                let headers = req.headers.iter().chain(&cache).map(|(n, v)| {
+                    // Values go out as their UTF-8 bytes (a non-ASCII Last-Event-ID included).
+                    Ok::<_, Cause>((
+                        reqwest::header::HeaderName::from_bytes(n.as_bytes())?,
+                        reqwest::header::HeaderValue::from_bytes(v.as_bytes())?,
+                    ))
+                });
+                let built = method.map_err(Cause::from).and_then(|method| {
+                    let mut b = self.client.request(method, req.url.as_ref());
+                    for header in headers {
+                        let (name, value) = header?;
+                        b = b.header(name, value);
+                    }
+                    if let Some(body) = req.body {
+                        b = b.body(body.to_vec());
+                    }
+                    Ok(b)
+                });
+                Ok(built)
+            }
+        };
+        match sent {
+            Err(action) => {
+                // Why the machine refused the per-attempt headers, in its own words.
+                self.cause = extra
+                    .iter()
+                    .find_map(|(n, v)| sse_core::options::check_header(n, v).err())
+                    .map(Cause::from);
+                self.act(action);
+            }
+            Ok(Ok(builder)) => self.io = Io::Sending(conn, Box::pin(builder.send())),
+            // Validated at build time: only a bug gets here; it fails the attempt, no panic.
+            Ok(Err(e)) => {
+                self.cause = Some(e);
+                let action = self.machine.on_error(conn, Failure::request(), now);
+                self.act(action);
+            }
+        }
+    }
+
+    /// Polls what the attempt under way waits for and reports it to the machine: `true` when
+    /// something happened.
+    fn poll_io(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = || millis(self.epoch.elapsed());
+        let action = match &mut self.io {
+            Io::Idle => return false,
+            Io::Preparing(conn, f) => {
+                let Poll::Ready(extra) = f.as_mut().poll(cx) else {
+                    return false;
+                };
+                let conn = *conn;
+                self.send(conn, &extra);
+                return true;
+            }
+            Io::Sending(conn, f) => {
+                let Poll::Ready(sent) = f.as_mut().poll(cx) else {
+                    return false;
+                };
+                let conn = *conn;
+                match sent {
+                    Ok(response) => {
+                        let header = |name| {
+                            response
+                                .headers()
+                                .get(name)
+                                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                        };
+                        let head = Response {
+                            status: response.status().as_u16(),
+                            content_type: header(reqwest::header::CONTENT_TYPE),
+                            retry_after: header(reqwest::header::RETRY_AFTER),
+                            unix_now_ms: std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, millis),
+                        };
+                        let action = self.machine.on_response(conn, &head, now());
+                        if action == Action::Open {
+                            self.io = Io::Reading(conn, response.bytes_stream().boxed());
+                        }
+                        action
+                    }
+                    Err(e) => {
+                        self.cause = Some(Box::new(e));
+                        self.machine.on_error(conn, Failure::network(), now())
+                    }
+                }
+            }
+            Io::Reading(conn, body) => {
+                let Poll::Ready(chunk) = body.poll_next_unpin(cx) else {
+                    return false;
+                };
+                let conn = *conn;
+                match chunk {
+                    Some(Ok(bytes)) => {
+                        let queue = &mut self.queue;
+                        self.machine.on_chunk(conn, &bytes, now(), |frame| {
+                            if let Frame::Event(e) = frame {
+                                queue.push_back(Ok(e.to_owned()));
+                            }
+                        })
+                    }
+                    Some(Err(e)) => {
+                        self.cause = Some(Box::new(e));
+                        self.machine.on_error(conn, Failure::network(), now())
+                    }
+                    None => self.machine.on_error(conn, Failure::ended(), now()),
+                }
+            }
+        };
+        self.act(action);
+        true
+    }
+
+    /// Sets the one timer to the machine's deadline and polls it: `true` when it fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.machine.poll_timeout() else {
+            self.armed = None;
+            return false;
+        };
+        if self.armed != Some(at) {
+            self.armed = Some(at);
+            // A deadline past what Instant holds is as good as never; the timer fires early and
+            // the machine, not due yet, sets it again.
+            let deadline = self
+                .epoch
+                .checked_add(Duration::from_millis(at))
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+            self.timer.as_mut().reset(deadline);
+        }
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.armed = None;
+        let action = self.machine.handle_timeout(self.now_ms());
+        self.act(action);
+        true
     }
 }
+
+/// How many chunks one poll may feed the machine before giving the thread back (chunks that
+/// hold no event, such as comments, would otherwise never yield on a fast stream).
+const CHUNKS_PER_POLL: u32 = 16;
 
 impl Stream for EventSource {
     type Item = Result<Event, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            if let Some(step) = self.step.as_mut() {
-                let driver = ready!(step.as_mut().poll(cx));
-                self.step = None;
-                self.driver = Some(driver);
-            }
-            let Some(mut driver) = self.driver.take() else {
-                return Poll::Ready(None);
-            };
-            if let Some(item) = driver.queue.pop_front() {
-                self.driver = Some(driver);
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            let action = this.machine.start(this.now_ms());
+            this.act(action);
+        }
+        for _ in 0..CHUNKS_PER_POLL {
+            if let Some(item) = this.queue.pop_front() {
                 return Poll::Ready(Some(item));
             }
-            if matches!(driver.phase, Phase::Done) {
+            if this.machine.ready_state() == ReadyState::Closed {
                 return Poll::Ready(None);
             }
-            self.step = Some(Box::pin(async move {
-                driver.step().await;
-                driver
-            }));
-        }
-    }
-}
-
-enum Phase {
-    Start,
-    Connect(Conn),
-    Read(Conn, reqwest::Response),
-    Wait(Duration),
-    Done,
-}
-
-struct Driver {
-    machine: Machine,
-    client: reqwest::Client,
-    headers_fn: Option<HeadersFn>,
-    classify_fn: Option<ClassifyFn>,
-    state: Arc<AtomicU8>,
-    epoch: tokio::time::Instant,
-    queue: VecDeque<Result<Event, Error>>,
-    phase: Phase,
-    /// The transport error behind the failure being reported, for `Error::source`.
-    cause: Option<reqwest::Error>,
-}
-
-impl Driver {
-    fn now_ms(&self) -> u64 {
-        millis(self.epoch.elapsed())
-    }
-
-    /// Does what the current phase needs, then what the machine answers.
-    async fn step(&mut self) {
-        let action = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Start => self.machine.start(),
-            Phase::Connect(conn) => self.connect(conn).await,
-            Phase::Read(conn, response) => self.read(conn, response).await,
-            Phase::Wait(delay) => {
-                tokio::time::sleep(delay).await;
-                self.machine.on_timer()
-            }
-            Phase::Done => return,
-        };
-        self.act(action);
-    }
-
-    fn act(&mut self, action: Action) {
-        let source = self.cause.take();
-        match action {
-            Action::None => {}
-            Action::Connect(conn) => self.phase = Phase::Connect(conn),
-            Action::Open => {}
-            Action::Wait { delay_ms, error } => {
-                self.queue.push_back(Err(Error::new(error, source)));
-                self.phase = Phase::Wait(Duration::from_millis(delay_ms));
-            }
-            // Native platforms have no visibility or online signal that pauses.
-            Action::Pause => {}
-            Action::Fail(error) => {
-                self.queue.push_back(Err(Error::new(error, source)));
-                self.phase = Phase::Done;
+            if !this.poll_timer(cx) && !this.poll_io(cx) {
+                return Poll::Pending;
             }
         }
-        self.state
-            .store(self.machine.ready_state() as u8, Ordering::Relaxed);
-    }
-
-    /// A failure of attempt `conn`, through the user's hook when there is one.
-    fn failed(&mut self, conn: Conn, failure: Failure) -> Action {
-        let now = self.now_ms();
-        match &self.classify_fn {
-            Some(hook) => {
-                let decision = hook(&failure, self.machine.classify(&failure));
-                self.machine.on_error_decided(conn, failure, decision, now)
-            }
-            None => self.machine.on_error(conn, failure, now),
-        }
-    }
-
-    async fn connect(&mut self, conn: Conn) -> Action {
-        let extra = match &self.headers_fn {
-            Some(f) => f().await,
-            None => Vec::new(),
-        };
-        let request = self.machine.request();
-        let method =
-            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self
-            .client
-            .request(method, request.url.as_ref())
-            .header(reqwest::header::CACHE_CONTROL, "no-store");
-        for (name, value) in request
-            .headers
-            .iter()
-            .copied()
-            .chain(extra.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        {
-            // Values go out as their UTF-8 bytes (a non-ASCII Last-Event-ID included).
-            if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value.as_bytes()) {
-                builder = builder.header(name, v);
-            }
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body.to_vec());
-        }
-        let sent = match self.machine.options().inactivity_timeout_ms {
-            Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), builder.send()).await
-            {
-                Ok(r) => r,
-                Err(_) => return self.failed(conn, Failure::timeout()),
-            },
-            None => builder.send().await,
-        };
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                self.cause = Some(e);
-                return self.failed(conn, Failure::network());
-            }
-        };
-        let header = |name: reqwest::header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok())
-        };
-        let now_unix_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, millis);
-        let head = Response {
-            status: response.status().as_u16(),
-            content_type: header(reqwest::header::CONTENT_TYPE),
-            retry_after_ms: header(reqwest::header::RETRY_AFTER)
-                .and_then(|v| sse_core::reconnect::parse_retry_after(v, now_unix_ms)),
-        };
-        let now = self.now_ms();
-        match self.machine.on_response(conn, &head, now) {
-            Ok(Action::Open) => {
-                self.phase = Phase::Read(conn, response);
-                Action::Open
-            }
-            Ok(other) => other,
-            Err(failure) => self.failed(conn, failure),
-        }
-    }
-
-    async fn read(&mut self, conn: Conn, mut response: reqwest::Response) -> Action {
-        let chunk = match self.machine.options().inactivity_timeout_ms {
-            Some(ms) => {
-                match tokio::time::timeout(Duration::from_millis(ms), response.chunk()).await {
-                    Ok(c) => c,
-                    Err(_) => return self.failed(conn, Failure::timeout()),
-                }
-            }
-            None => response.chunk().await,
-        };
-        match chunk {
-            Ok(Some(bytes)) => {
-                let queue = &mut self.queue;
-                let fed = self.machine.on_chunk(conn, &bytes, |frame| {
-                    if let Frame::Event(e) = frame {
-                        queue.push_back(Ok(e.to_owned()));
-                    }
-                });
-                match fed {
-                    Ok(()) => {
-                        self.phase = Phase::Read(conn, response);
-                        Action::None
-                    }
-                    Err(failure) => self.failed(conn, failure),
-                }
-            }
-            Ok(None) => self.failed(conn, Failure::ended()),
-            Err(e) => {
-                self.cause = Some(e);
-                self.failed(conn, Failure::network())
-            }
-        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

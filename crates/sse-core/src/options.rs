@@ -17,6 +17,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::http;
 use crate::parser::DEFAULT_MAX_EVENT_SIZE;
 
 /// The request to make and how to keep it going.
@@ -70,7 +71,115 @@ impl Options {
             reconnect_on_online: true,
         }
     }
+
+    /// Checks every option and normalises what Fetch normalises (the method's case, header
+    /// values' surrounding whitespace), so that both clients put the same request on the wire
+    /// and a bad option is an error when the source is built, never a retried network error.
+    /// The URL is the driver's to parse (the platform's URL parser decides what it accepts).
+    pub fn validate(&mut self) -> Result<(), InvalidOption> {
+        let bad = |name, js_name, reason| {
+            Err(InvalidOption {
+                name,
+                js_name,
+                reason,
+            })
+        };
+        if !http::normalize_method(&mut self.method) {
+            return bad(
+                "method",
+                "method",
+                "must be an HTTP token other than CONNECT, TRACE and TRACK",
+            );
+        }
+        for (name, value) in &mut self.headers {
+            match check_header(name, value) {
+                Ok(v) if v.len() != value.len() => *value = String::from(v),
+                Ok(_) => {}
+                Err(reason) => return bad("header", "headers", reason),
+            }
+        }
+        if !is_event_id(&self.last_event_id) {
+            return bad(
+                "last_event_id",
+                "lastEventId",
+                "must not contain CR, LF or NUL",
+            );
+        }
+        if self.last_event_id_query.as_deref() == Some("") {
+            return bad(
+                "last_event_id_query",
+                "lastEventIdQuery",
+                "must be a non-empty name",
+            );
+        }
+        if self.max_event_size == 0 {
+            return bad("max_event_size", "maxEventSize", "must be at least 1 byte");
+        }
+        if self.inactivity_timeout_ms == Some(0) {
+            return bad(
+                "inactivity_timeout",
+                "inactivityTimeout",
+                "must be at least 1 ms",
+            );
+        }
+        if self.retry.max_attempts == Some(0) {
+            return bad("max_attempts", "retry.maxAttempts", "must be at least 1");
+        }
+        if let Some(b) = &self.retry.backoff {
+            if !(b.factor.is_finite() && b.factor >= 1.0) {
+                return bad(
+                    "factor",
+                    "retry.backoff.factor",
+                    "must be a finite number of at least 1",
+                );
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Checks a request header given by the user (static or computed per attempt): its name is a
+/// token other than `Last-Event-ID` (the source's own: the `last_event_id` option sets where it
+/// starts), and its value, normalised as Fetch does, holds no CR, LF or NUL. Returns the
+/// normalised value.
+pub fn check_header<'a>(name: &str, value: &'a str) -> Result<&'a str, &'static str> {
+    if !http::is_token(name) {
+        return Err("a header name must be an HTTP token");
+    }
+    if name.eq_ignore_ascii_case("last-event-id") {
+        return Err(
+            "Last-Event-ID is the source's own: set where it starts with the lastEventId option",
+        );
+    }
+    http::normalize_header_value(value).ok_or("a header value must not contain CR, LF or NUL")
+}
+
+/// Whether `id` can be a last event ID: what the parser can produce (no CR, LF or NUL).
+fn is_event_id(id: &str) -> bool {
+    !id.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// An option that [`Options::validate`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidOption {
+    /// The option's name in Rust (the builder method or field).
+    pub name: &'static str,
+    /// The option's name in the JS API.
+    pub js_name: &'static str,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl core::fmt::Display for InvalidOption {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("invalid option ")?;
+        f.write_str(self.name)?;
+        f.write_str(": ")?;
+        f.write_str(self.reason)
+    }
+}
+
+impl core::error::Error for InvalidOption {}
 
 /// When to reconnect, and after how long.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,8 +251,8 @@ impl Default for Backoff {
     }
 }
 
-/// Which failures are retried (a driver may also take a user's own hook and pass its decision to
-/// [`crate::reconnect::Machine::failed`]).
+/// Which failures are retried by the policy (the user's own classifier, given to
+/// [`crate::reconnect::Machine::with_classifier`], starts from its decision).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Classify {
     /// As the spec: network errors, timeouts and the end of the stream reconnect; any HTTP status

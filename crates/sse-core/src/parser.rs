@@ -29,6 +29,9 @@ pub struct EventRef<'a> {
     pub data: &'a str,
     /// The last event ID after this event (it persists across events, as in `MessageEvent`).
     pub last_event_id: &'a str,
+    /// This event changed the last event ID (it differs from the one before: the previous
+    /// event's, an [`Frame::Id`]'s, or the starting one), so a driver passes it on only then.
+    pub id_changed: bool,
 }
 
 impl EventRef<'_> {
@@ -54,12 +57,13 @@ pub struct Event {
 }
 
 impl Event {
-    /// Borrows the event.
+    /// Borrows the event (`id_changed` is false: an owned event does not know its predecessor).
     pub fn as_ref(&self) -> EventRef<'_> {
         EventRef {
             event_type: &self.event_type,
             data: &self.data,
             last_event_id: &self.last_event_id,
+            id_changed: false,
         }
     }
 }
@@ -501,6 +505,7 @@ impl Parser {
             event_type,
             data: payload,
             last_event_id: &self.last_event_id,
+            id_changed,
         }));
         *data = Data::None;
         self.clear_data();

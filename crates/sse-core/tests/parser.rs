@@ -7,7 +7,7 @@ mod reference;
 
 use proptest::prelude::*;
 use reference::{reference, Owned};
-use sse_core::parser::{ParseError, Parser};
+use sse_core::parser::{Frame, ParseError, Parser};
 
 fn ev(event_type: &str, data: &str, id: &str) -> Owned {
     Owned::Event {
@@ -312,6 +312,88 @@ fn long_line_in_small_chunks_is_linear() {
     }
 }
 
+/// (data, id_changed) of each event of `chunks`, parsed from `start` as the last event ID.
+fn id_changes<'a>(start: &str, chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<(String, bool)> {
+    let mut p = Parser::new();
+    p.set_last_event_id(start);
+    let mut out = Vec::new();
+    for c in chunks {
+        p.feed(c, |f| {
+            if let Frame::Event(e) = f {
+                out.push((e.data.to_string(), e.id_changed));
+            }
+        })
+        .unwrap();
+    }
+    out
+}
+
+#[test]
+fn id_changed_marks_the_events_that_change_the_last_event_id() {
+    let input: &[u8] = b"id: 1\ndata: a\n\n\
+        data: b\n\n\
+        id: 1\ndata: c\n\n\
+        id: 2\ndata: d\n\n\
+        id: 9\nid: 2\ndata: e\n\n\
+        id\ndata: f\n\n\
+        data: g\n\n";
+    let expected = [
+        ("a", true),
+        // No id: the last one persists.
+        ("b", false),
+        // The same id again.
+        ("c", false),
+        ("d", true),
+        // Only the last id of the block counts.
+        ("e", false),
+        // `id` with no value empties it: a change.
+        ("f", true),
+        ("g", false),
+    ]
+    .map(|(d, c)| (d.to_string(), c));
+    // Every chunking: the one-line fast path and the carried lines alike.
+    assert_eq!(id_changes("", [input]), expected);
+    assert_eq!(id_changes("", input.chunks(1)), expected);
+    for i in 0..=input.len() {
+        let (a, b) = input.split_at(i);
+        assert_eq!(id_changes("", [a, b]), expected, "split at {i}");
+    }
+}
+
+#[test]
+fn id_changed_counts_id_frames_the_starting_id_and_dropped_events() {
+    // An `Id` frame already committed the id: the event after it with the same id changes nothing.
+    assert_eq!(
+        id_changes("", [&b"id: 5\n\nid: 5\ndata: a\n\n"[..]]),
+        [("a".to_string(), false)]
+    );
+    // Nor does the starting id (the `last_event_id` option) repeated.
+    assert_eq!(
+        id_changes("5", [&b"id: 5\ndata: a\n\ndata: b\n\n"[..]]),
+        [("a".to_string(), false), ("b".to_string(), false)]
+    );
+    assert_eq!(
+        id_changes("5", [&b"id: 6\ndata: a\n\n"[..]]),
+        [("a".to_string(), true)]
+    );
+    // The id of an event cut off by the end of the stream is never committed.
+    let mut p = Parser::new();
+    p.feed(b"id: 1\ndata: a\n\nid: 2\ndata: cut", |_| {})
+        .unwrap();
+    p.finish();
+    let mut changed = Vec::new();
+    p.feed(b"data: b\n\nid: 1\ndata: c\n\n", |f| {
+        if let Frame::Event(e) = f {
+            changed.push((e.last_event_id.to_string(), e.id_changed));
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        changed,
+        [("1".to_string(), false), ("1".to_string(), false)]
+    );
+}
+
 /// Bytes that exercise the grammar: field names, separators, line ends, BOMs, UTF-8 pieces.
 fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
@@ -357,6 +439,32 @@ proptest! {
         chunks.push(&input[last..]);
         prop_assert_eq!(parse_chunks(chunks), expected.clone());
         prop_assert_eq!(parse_chunks(input.chunks(1)), expected);
+    }
+
+    /// `id_changed` is true exactly when the event's id differs from the one before it: the
+    /// previous event's or `Id` frame's (the reference reports an `Id` frame only on a change).
+    #[test]
+    fn id_changed_agrees_with_the_ids_in_random_chunkings(
+        input in sse_bytes(),
+        size in 1..8usize,
+    ) {
+        let mut p = Parser::new();
+        let mut before = String::new();
+        let mut wrong = Vec::new();
+        for c in input.chunks(size) {
+            p.feed(c, |f| match f {
+                Frame::Event(e) => {
+                    if e.id_changed != (e.last_event_id != before) {
+                        wrong.push((e.last_event_id.to_string(), before.clone(), e.id_changed));
+                    }
+                    before = e.last_event_id.to_string();
+                }
+                Frame::Id(id) => before = id.to_string(),
+                _ => {}
+            })
+            .unwrap();
+        }
+        prop_assert!(wrong.is_empty(), "(id, the one before, id_changed): {:?}", wrong);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::parser::Parser;
+use sse_core::parser::{Frame, Parser};
 
 #[path = "../../tests/reference/mod.rs"]
 mod reference;
@@ -18,13 +18,25 @@ fuzz_target!(|input: &[u8]| {
     let mut got = Vec::new();
     let mut rest = stream;
     let mut turn = false;
+    // The id before each event: `id_changed` must say whether the event's differs.
+    let mut id_before = String::new();
     while !rest.is_empty() {
         let n = if turn { b } else { a }.min(rest.len());
         turn = !turn;
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         parser
-            .feed(chunk, |f| got.push(reference::Owned::from_frame(f)))
+            .feed(chunk, |f| {
+                match f {
+                    Frame::Event(e) => {
+                        assert_eq!(e.id_changed, e.last_event_id != id_before);
+                        id_before = e.last_event_id.into();
+                    }
+                    Frame::Id(id) => id_before = id.into(),
+                    _ => {}
+                }
+                got.push(reference::Owned::from_frame(f))
+            })
             .expect("no limit is reached by fuzz inputs");
     }
     assert_eq!(got, expected);

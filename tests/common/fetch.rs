@@ -1,4 +1,4 @@
-//! The transport: the realm's global `fetch`, and a response body read chunk by chunk.
+//! A test helper (not the clients' transport, which is `src/js/io.js`): the realm's global `fetch`, and a response body read chunk by chunk.
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -37,7 +37,9 @@ impl Init {
     /// a non-ASCII value, such as a `Last-Event-ID`, is passed one byte per code unit).
     pub fn header(&mut self, name: &str, value: &str) -> &mut Init {
         // An invalid name or value is dropped by the platform's own check.
-        let _ = self.headers.append(name, &crate::byte_string(value));
+        let _ = self
+            .headers
+            .append(name, &value.bytes().map(char::from).collect::<String>());
         self
     }
 

@@ -1,0 +1,227 @@
+//! The bridge to the JS `EventSource` class (`js/event_source.js`): the wasm export [`Source`]
+//! it drives, and [`JsSink`], which hands it each chunk's frames in one call.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use js_sys::Array;
+use sse_core::parser::Frame;
+use sse_core::reconnect::{Decision, Error, Failure, ReadyState};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+use crate::engine::{cause_text, Classifier, Engine, Input, Sink};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The JS shell's hooks (`js/event_source.js`): `started(reconnectionTime)`, `open(url)`,
+    /// `frames(meta, text)`, `error(kind, status, message, retryIn, attempt, gaveUp,
+    /// readyState, cause)`, `pause()`, `classify(kind, status, retry)`.
+    #[derive(Clone)]
+    pub type Hooks;
+    #[wasm_bindgen(method, js_name = started)]
+    fn hook_started(this: &Hooks, reconnection_time: f64);
+    #[wasm_bindgen(method, js_name = open)]
+    fn hook_open(this: &Hooks, url: &str);
+    #[wasm_bindgen(method, js_name = frames)]
+    fn hook_frames(this: &Hooks, meta: Vec<f64>, text: &str);
+    #[wasm_bindgen(method, js_name = error)]
+    #[allow(clippy::too_many_arguments)]
+    fn hook_error(
+        this: &Hooks,
+        kind: &str,
+        status: Option<u16>,
+        message: &str,
+        retry_in: Option<f64>,
+        attempt: u32,
+        gave_up: bool,
+        ready_state: u16,
+        cause: &JsValue,
+    );
+    #[wasm_bindgen(method, js_name = pause)]
+    fn hook_pause(this: &Hooks);
+    #[wasm_bindgen(method, js_name = classify)]
+    fn hook_classify(this: &Hooks, kind: &str, status: Option<u16>, retry: bool) -> JsValue;
+}
+
+// Frame codes in `meta` (the same as `js/event_source.js`): an event is `EVENT` plus `TYPED` when
+// its type is not `message` and plus `NEW_ID` when it changed the ID (each then has a field in
+// `text`); `RETRY` is followed by the time in milliseconds; `ID` is an ID set by a block without
+// data.
+const EVENT: u8 = 0;
+const TYPED: u8 = 1;
+const NEW_ID: u8 = 2;
+const RETRY: u8 = 4;
+const ID: u8 = 5;
+
+/// The JS shell as a [`Sink`]: a chunk's frames go over in one call, as numbers (`meta`: a code
+/// per frame, and the retry time) and one string holding every field, each ended by CR (which no
+/// field can hold, as it ends lines), so a chunk costs one string decode instead of one per field.
+pub struct JsSink {
+    hooks: Hooks,
+    meta: RefCell<Vec<f64>>,
+    text: RefCell<String>,
+}
+
+impl JsSink {
+    fn push_text(&self, s: &str) {
+        let mut text = self.text.borrow_mut();
+        text.push_str(s);
+        text.push('\r');
+    }
+}
+
+impl Sink for JsSink {
+    fn open(&self, url: &str) {
+        self.hooks.hook_open(url);
+    }
+
+    fn frame(&self, frame: &Frame<'_>) {
+        let mut meta = self.meta.borrow_mut();
+        match frame {
+            Frame::Event(e) => {
+                let mut code = EVENT;
+                if e.event_type != "message" {
+                    self.push_text(e.event_type);
+                    code |= TYPED;
+                }
+                self.push_text(e.data);
+                if e.id_changed {
+                    self.push_text(e.last_event_id);
+                    code |= NEW_ID;
+                }
+                meta.push(code.into());
+            }
+            Frame::Retry(ms) => meta.extend_from_slice(&[RETRY.into(), *ms as f64]),
+            Frame::Id(id) => {
+                self.push_text(id);
+                meta.push(ID.into());
+            }
+            Frame::Comment(_) => {}
+        }
+    }
+
+    fn flush(&self) {
+        let meta = core::mem::take(&mut *self.meta.borrow_mut());
+        if meta.is_empty() {
+            return;
+        }
+        let mut text = core::mem::take(&mut *self.text.borrow_mut());
+        self.hooks.hook_frames(meta, &text);
+        // Kept for the next chunk (whose fields take about as much), so the buffer grows once
+        // instead of doubling its way up per chunk; a handler may have put one there meanwhile.
+        text.clear();
+        let mut slot = self.text.borrow_mut();
+        if slot.capacity() == 0 {
+            *slot = text;
+        }
+    }
+
+    fn error(&self, e: &Error, state: ReadyState, cause: &JsValue) {
+        let mut message = String::new();
+        e.write_message(cause_text(cause).as_deref(), &mut message);
+        self.hooks.hook_error(
+            e.kind.as_str(),
+            e.status,
+            &message,
+            e.retry_in_ms.map(|ms| ms as f64),
+            e.attempt,
+            e.gave_up,
+            state as u16,
+            cause,
+        );
+    }
+
+    fn pause(&self) {
+        self.hooks.hook_pause();
+    }
+}
+
+/// The user's `retry.classify(info, retry)`, asked through the shell: true retries (after any
+/// `Retry-After`), a number of milliseconds retries after at least that long, false fails;
+/// anything else keeps the policy's decision.
+fn js_classifier(hooks: Hooks) -> Classifier {
+    Box::new(move |failure: &Failure, default: Decision| {
+        let retry = matches!(default, Decision::Retry { .. });
+        let answer = hooks.hook_classify(failure.kind.as_str(), failure.status, retry);
+        match (answer.as_bool(), answer.as_f64()) {
+            (Some(true), _) => Decision::Retry {
+                at_least_ms: failure.retry_after_ms.unwrap_or(0),
+            },
+            (_, Some(ms)) if ms >= 0.0 => Decision::Retry {
+                at_least_ms: ms as u64,
+            },
+            (Some(false), _) => Decision::Fatal,
+            _ => default,
+        }
+    })
+}
+
+/// One JS `EventSource`'s engine, driven by the JS shell (`js/event_source.js`).
+#[wasm_bindgen]
+pub struct Source {
+    engine: Engine<JsSink>,
+}
+
+#[wasm_bindgen]
+impl Source {
+    /// A source for `url` with `options` (what `readOptions(init)` made of `init`); `start()`
+    /// makes the first request. Options that sse-core refuses throw a `TypeError` naming the
+    /// option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(hooks: Hooks, url: &str, options: Array, init: JsValue) -> Result<Source, JsValue> {
+        let (options, user_classify) = crate::options::read(url, &options).map_err(|e| {
+            let mut m = String::from("sse-web: option ");
+            m.push_str(e.js_name);
+            m.push(' ');
+            m.push_str(e.reason);
+            JsValue::from(js_sys::TypeError::new(&m))
+        })?;
+        hooks.hook_started(options.retry.reconnection_time_ms as f64);
+        let classifier = if user_classify {
+            js_classifier(hooks.clone())
+        } else {
+            Box::new(|_: &Failure, d: Decision| d)
+        };
+        let sink = JsSink {
+            hooks,
+            meta: RefCell::new(Vec::new()),
+            text: RefCell::new(String::new()),
+        };
+        Ok(Source {
+            engine: Engine::new(options, classifier, &init, sink),
+        })
+    }
+
+    /// Makes the first request (or starts paused while hidden with `pauseWhenHidden`).
+    pub fn start(&self) {
+        self.engine.input(Input::Start);
+    }
+
+    /// `close()`: drops the fetch and the timer now; no event. Returns the ready state (CLOSED).
+    pub fn close(&self) -> u16 {
+        self.engine.input(Input::Close);
+        ReadyState::Closed as u16
+    }
+
+    /// News from the platform: [`ABORTED`] (the abort signal fired: closes with an `aborted`
+    /// error), [`HIDDEN`] (the page was hidden, or shown) or [`ONLINE`] (the platform went
+    /// online, or offline).
+    pub fn signal(&self, what: u8, on: bool) {
+        self.engine.input(match what {
+            ABORTED => Input::Abort,
+            HIDDEN => Input::Hidden(on),
+            _ => Input::Online(on),
+        });
+    }
+}
+
+/// [`Source::signal`]: the user's abort signal fired.
+pub const ABORTED: u8 = 0;
+/// [`Source::signal`]: the page was hidden (`on`) or shown.
+pub const HIDDEN: u8 = 1;
+/// [`Source::signal`]: the platform went online (`on`) or offline.
+#[allow(dead_code)]
+pub const ONLINE: u8 = 2;
