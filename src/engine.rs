@@ -100,7 +100,6 @@ pub(crate) struct Engine<S: Sink> {
     shared: Rc<Shared<S>>,
 }
 
-// `Fn`: io.js may report at once, from inside a call the engine made (no user function to run).
 type Callback = Closure<dyn Fn(u8, f64, JsValue)>;
 
 struct Shared<S> {
@@ -268,7 +267,11 @@ pub(crate) fn header_pairs(h: &JsValue) -> Option<Vec<(String, String)>> {
     }
     let flat = Array::from(&flat);
     let text = |i| flat.get(i).as_string().unwrap_or_default();
-    Some((0..flat.length() / 2).map(|i| (text(2 * i), text(2 * i + 1))).collect())
+    Some(
+        (0..flat.length() / 2)
+            .map(|i| (text(2 * i), text(2 * i + 1)))
+            .collect(),
+    )
 }
 
 /// The user's functions ran: fetch the request the machine builds with their headers.
@@ -318,7 +321,7 @@ fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
         .machine
         .borrow_mut()
         .on_response(conn, &response, now_ms(s));
-    if action != Action::Open {
+    if !matches!(action, Action::Open) {
         return act(s, action, &JsValue::UNDEFINED);
     }
     s.sink.open(&text(3).unwrap_or_default());
@@ -340,7 +343,7 @@ fn on_read<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, chunk: Uint8Array) {
     };
     // The machine is free again: user handlers may call close().
     s.sink.flush();
-    if action != Action::None {
+    if !matches!(action, Action::None) {
         act(s, action, &JsValue::UNDEFINED);
     } else if s.machine.borrow().is_current(conn) {
         s.io.read(conn.0 as f64);

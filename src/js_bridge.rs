@@ -174,7 +174,7 @@ impl Source {
     pub fn new(hooks: Hooks, url: &str, options: Array, init: JsValue) -> Result<Source, JsValue> {
         let (options, user_classify) = crate::options::read(url, &options).map_err(|e| {
             let mut m = String::from("sse-web: option ");
-            m.push_str(e.js_name);
+            m.push_str(&e.js_name());
             m.push(' ');
             m.push_str(e.reason);
             JsValue::from(js_sys::TypeError::new(&m))

@@ -48,8 +48,7 @@ pub(crate) fn read(url: &str, a: &Array) -> Result<(Options, bool), InvalidOptio
     o.pause_when_hidden = flag(PAUSE_WHEN_HIDDEN).unwrap_or(false);
     o.reconnect_on_online = flag(RECONNECT_ON_ONLINE).unwrap_or(true);
     o.headers = crate::engine::header_pairs(&a.get(HEADERS)).ok_or(InvalidOption {
-        name: "header",
-        js_name: "headers",
+        name: "headers",
         reason: "must be a record, a Headers or [name, value] pairs of strings",
     })?;
     let p = &mut o.retry;

@@ -18,54 +18,61 @@ const ABORTED = 0;
 const HIDDEN = 1;
 const ONLINE = 2;
 
-/** The positions of readOptions' array (src/options.rs reads them by the same names). */
-export const OPTION_FIELDS = [
-  'method', 'withCredentials', 'inactivityTimeout', 'maxEventSize', 'lastEventId', 'lastEventIdQuery',
-  'pauseWhenHidden', 'reconnectOnOnline', 'preset', 'reconnectionTime', 'minDelay', 'maxAttempts',
-  'backoff', 'factor', 'maxDelay', 'jitter', 'resetAfter', 'classify', 'headers',
-];
+// readOptions' array, by position (src/options.rs reads it by the same names, in the same order;
+// tests/node/codes.test.mjs checks it): method withCredentials inactivityTimeout maxEventSize
+// lastEventId lastEventIdQuery pauseWhenHidden reconnectOnOnline preset reconnectionTime minDelay
+// maxAttempts backoff factor maxDelay jitter resetAfter classify headers
 
-const invalid = (name, what) => new TypeError(`sse-web: option ${name} ${what}`);
-function ms(name, v) {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw invalid(name, 'must be a finite number of milliseconds, 0 or more');
+const bad = (name, what) => new TypeError(`sse-web: option ${name} must be ${what}`);
+// Each converter takes (value, name) and is skipped for undefined (the default applies).
+const ms = (v, n) => {
+  if (typeof v !== 'number' || !(v >= 0 && v < Infinity)) throw bad(n, 'a number of milliseconds, 0 or more');
   return Math.floor(v);
-}
-function whole(name, v) {
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw invalid(name, 'must be a whole number, 0 or more');
+};
+const whole = (v, n) => {
+  if (!Number.isSafeInteger(v) || v < 0) throw bad(n, 'a whole number, 0 or more');
   return v;
-}
-function text(name, v, allowed) {
-  if (v !== undefined && (typeof v !== 'string' || (allowed && !allowed.includes(v)))) {
-    throw invalid(name, allowed ? `must be one of ${allowed.join(', ')}` : 'must be a string');
-  }
+};
+const num = (v, n) => {
+  if (typeof v !== 'number') throw bad(n, 'a number');
   return v;
-}
-// WebIDL's boolean: any value converts (ToBoolean); undefined keeps the default.
-const flag = (v) => (v === undefined ? undefined : Boolean(v));
+};
+const text = (v, n) => {
+  if (typeof v !== 'string') throw bad(n, 'a string');
+  return v;
+};
+const oneOf = (...allowed) => (v, n) => {
+  if (!allowed.includes(v)) throw bad(n, allowed.join(' or '));
+  return v;
+};
+// WebIDL's boolean: any value converts.
+const flag = (v) => Boolean(v);
+const read = (v, n, f) => (v === undefined ? undefined : f(v, n));
 
-/** `init` as the array OPTION_FIELDS names (undefined where not given), converted as the
- * platform converts a dictionary: at construction, a wrong type throws a TypeError naming the
- * option. What the values may be (a header, a method, a size) is sse-core's Options::validate. */
+/** `init` as the array listed above (undefined where not given), converted as the platform
+ * converts a dictionary: at construction, a wrong type throws a TypeError naming the option.
+ * What the values may be (a header, a method, a size) is sse-core's Options::validate. */
 export function readOptions(init) {
   const o = init ?? {};
   const r = o.retry ?? {};
-  const b = r.backoff;
-  if (b != null && typeof b !== 'boolean' && typeof b !== 'object') throw invalid('retry.backoff', 'must be true, false or an object');
-  const factor = b?.factor;
-  if (factor !== undefined && typeof factor !== 'number') throw invalid('retry.backoff.factor', 'must be a number');
-  const c = r.classify;
+  const b = read(r.backoff, 'retry.backoff', (v, n) => {
+    if (typeof v !== 'boolean' && typeof v !== 'object') throw bad(n, 'true, false or an object');
+    return v;
+  });
   const q = o.lastEventIdQuery;
+  const c = r.classify;
   return [
-    text('method', o.method), Boolean(o.withCredentials), ms('inactivityTimeout', o.inactivityTimeout),
-    whole('maxEventSize', o.maxEventSize), text('lastEventId', o.lastEventId),
-    q === true ? 'lastEventId' : q === false ? undefined : text('lastEventIdQuery', q),
-    flag(o.pauseWhenHidden), flag(o.reconnectOnOnline),
-    text('retry.preset', r.preset, ['resilient']), ms('retry.reconnectionTime', r.reconnectionTime),
-    ms('retry.minDelay', r.minDelay), whole('retry.maxAttempts', r.maxAttempts),
+    read(o.method, 'method', text), Boolean(o.withCredentials), read(o.inactivityTimeout, 'inactivityTimeout', ms),
+    read(o.maxEventSize, 'maxEventSize', whole), read(o.lastEventId, 'lastEventId', text),
+    q === true ? 'lastEventId' : q === false ? undefined : read(q, 'lastEventIdQuery', text),
+    read(o.pauseWhenHidden, '', flag), read(o.reconnectOnOnline, '', flag),
+    read(r.preset, 'retry.preset', oneOf('resilient')), read(r.reconnectionTime, 'retry.reconnectionTime', ms),
+    read(r.minDelay, 'retry.minDelay', ms), read(r.maxAttempts, 'retry.maxAttempts', whole),
     b == null ? undefined : b !== false,
-    factor, ms('retry.backoff.maxDelay', b?.maxDelay), flag(b?.jitter), ms('retry.backoff.resetAfter', b?.resetAfter),
-    typeof c === 'function' ? 'function' : text('retry.classify', c, ['spec', 'transient']),
+    read(b?.factor, 'retry.backoff.factor', num),
+    read(b?.maxDelay, 'retry.backoff.maxDelay', ms), read(b?.jitter, '', flag),
+    read(b?.resetAfter, 'retry.backoff.resetAfter', ms),
+    typeof c === 'function' ? 'function' : read(c, 'retry.classify', oneOf('spec', 'transient')),
     typeof o.headers === 'function' ? undefined : o.headers,
   ];
 }

@@ -55,6 +55,12 @@ export class Io {
     this.#cb?.(what, conn, value);
   }
 
+  // Never from inside the engine's own call: events reach the user from a task of their own, as
+  // the platform's do (none from inside the constructor).
+  #later(what, conn, value) {
+    queueMicrotask(() => this.#report(what, conn, value));
+  }
+
   /** Attempt `conn`: runs the user's header and body functions, then reports PREPARED with the
    * headers they gave (any headers init; the engine reads it); one that throws or rejects is
    * REFUSED. */
@@ -64,7 +70,7 @@ export class Io {
     const bf = typeof init.body === 'function';
     this.#body = bf ? undefined : init.body;
     this.#preparing = conn;
-    if (!hf && !bf) return this.#report(PREPARED, conn, undefined);
+    if (!hf && !bf) return this.#later(PREPARED, conn, undefined);
     let extra;
     try {
       extra = Promise.all([hf ? init.headers() : undefined, bf ? init.body() : init.body]);
@@ -100,7 +106,7 @@ export class Io {
     try {
       pending = typeof f === 'function' ? f(url, request) : globalThis.fetch(url, request);
     } catch (e) {
-      return this.#report(REFUSED, conn, e);
+      return this.#later(REFUSED, conn, e);
     }
     Promise.resolve(pending).then(
       (res) => {
@@ -122,7 +128,7 @@ export class Io {
   /** The next chunk of attempt `conn`'s body (undefined: the end). */
   read(conn) {
     const reader = this.#reader;
-    if (!reader) return this.#report(READ, conn, undefined);
+    if (!reader) return this.#later(READ, conn, undefined);
     reader.read().then(
       ({ done, value }) => {
         if (done) this.#report(READ, conn, undefined);

@@ -73,11 +73,6 @@ impl Response {
         self.inner.headers().get(name).ok().flatten()
     }
 
-    /// The final URL, after redirects.
-    pub fn url(&self) -> String {
-        self.inner.url()
-    }
-
     /// The body, to read chunk by chunk.
     pub fn body(&self) -> Result<Body, JsValue> {
         let stream = self

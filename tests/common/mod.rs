@@ -35,7 +35,6 @@ fn event_source_class() -> JsValue {
             &url,
             options,
             init,
-            true,
         ) {
             Ok(source) => {
                 source.start();
@@ -62,6 +61,24 @@ async fn scenario(name: &str) {
     }
 }
 
+pub async fn wire_parity() {
+    scenario("wire_parity").await;
+}
+pub async fn state_is_the_engines() {
+    scenario("state_is_the_engines").await;
+}
+pub async fn bad_options_throw_at_construction() {
+    scenario("bad_options_throw_at_construction").await;
+}
+pub async fn user_code_failures_are_request_errors() {
+    scenario("user_code_failures_are_request_errors").await;
+}
+pub async fn transport_message_is_kept() {
+    scenario("transport_message_is_kept").await;
+}
+pub async fn long_timers_do_not_fire_early() {
+    scenario("long_timers_do_not_fire_early").await;
+}
 pub async fn spec_defaults() {
     scenario("spec_defaults").await;
 }
@@ -407,6 +424,12 @@ macro_rules! all_tests {
             sends_method_headers_and_body,
             abort_rejects_the_pending_read,
             spec_defaults,
+            wire_parity,
+            state_is_the_engines,
+            bad_options_throw_at_construction,
+            user_code_failures_are_request_errors,
+            transport_message_is_kept,
+            long_timers_do_not_fire_early,
             http_errors_fail_for_good,
             post_headers_body_on_every_attempt,
             close_inside_onmessage_cancels_the_rest,

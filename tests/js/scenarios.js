@@ -35,7 +35,147 @@ function record(es) {
   return seen;
 }
 
+
+// The request both clients put on the wire for the same options (crates/sse-client/tests/client.rs
+// reads this table too, between the markers: keep it JSON). Header names as the server logs
+// them; `headers` must be present with exactly these values (once each), `absent` must not be.
+// wire:begin
+export const WIRE = [
+  {"name": "spec defaults", "options": {},
+   "expect": {"method": "GET", "headers": [["accept", "text/event-stream"], ["cache-control", "no-cache"], ["pragma", "no-cache"]], "absent": ["last-event-id"], "body": ""}},
+  {"name": "user headers replace the defaults; the method is normalised; the ID as UTF-8",
+   "options": {"method": "post", "headers": [["Accept", "application/json"], ["X-A", " 1 "]], "lastEventId": "é1", "body": "x"},
+   "expect": {"method": "POST", "headers": [["accept", "application/json"], ["x-a", "1"], ["cache-control", "no-cache"], ["pragma", "no-cache"], ["last-event-id", "é1"]], "absent": [], "body": "x"}},
+  {"name": "a user cache header stays, the other default is added",
+   "options": {"method": "Put", "headers": [["Cache-Control", "max-age=0"]]},
+   "expect": {"method": "PUT", "headers": [["cache-control", "max-age=0"], ["pragma", "no-cache"], ["accept", "text/event-stream"]], "absent": [], "body": ""}}
+];
+// wire:end
+
+/** What the server logged of `request` matches `expect` (a WIRE entry's). */
+export function matchesWire(request, expect, what) {
+  eq(request.method, expect.method, `${what}: method`);
+  for (const [name, value] of expect.headers) {
+    eq(request.headers.filter(([n]) => n === name).map(([, v]) => v), [value], `${what}: ${name}`);
+  }
+  for (const name of expect.absent) eq(request.headers.some(([n]) => n === name), false, `${what}: no ${name}`);
+  eq(request.body, expect.body, `${what}: body`);
+}
+
 export const scenarios = {
+
+  async wire_parity(EventSource, server) {
+    for (const { name, options, expect } of WIRE) {
+      const t = token('wire');
+      const es = new EventSource(`${server}/inline?token=${t}&script=${encodeURIComponent('{"status":204}')}`, options);
+      await until(() => es.readyState === 2, `${name}: closed by 204`);
+      const requests = await log(server, t);
+      eq(requests.length, 1, `${name}: one request`);
+      matchesWire(requests[0], expect, name);
+    }
+  },
+
+  async state_is_the_engines(EventSource, server) {
+    const t = token('state');
+    const seen = [];
+    const fetchSpy = (url, init) => { seen.push(init.credentials); return fetch(url, init); };
+    const url = `${server}/inline?token=${t}&script=${encodeURIComponent('{"status":204}')}`;
+    // reconnectionTime is the engine's: the resilient preset's 1000 ms, not the spec's 3000.
+    const resilient = new EventSource(url, { retry: { preset: 'resilient' }, fetch: fetchSpy });
+    await until(() => resilient.readyState === 2, 'closed by 204');
+    eq(resilient.reconnectionTime, 1000, 'reconnectionTime of the preset');
+    // withCredentials is converted once (WebIDL boolean), and that is what goes on the wire.
+    const one = new EventSource(url, { withCredentials: 1, fetch: fetchSpy });
+    eq(one.withCredentials, true, 'withCredentials: 1 reads true');
+    await until(() => one.readyState === 2, 'closed by 204');
+    const none = new EventSource(url, { fetch: fetchSpy });
+    await until(() => none.readyState === 2, 'closed by 204');
+    eq(seen, ['same-origin', 'include', 'same-origin'], 'credentials sent');
+    eq([none.lastEventId, new EventSource(url, { lastEventId: 'x' }).lastEventId], ['', 'x'], 'lastEventId');
+  },
+
+  async bad_options_throw_at_construction(EventSource, server) {
+    const t = token('bad');
+    const url = `${server}/inline?token=${t}&script=${encodeURIComponent('{"status":204}')}`;
+    let e;
+    try { new EventSource('http://[::1'); } catch (x) { e = x; }
+    assert(e instanceof DOMException && e.name === 'SyntaxError', `a bad URL throws a SyntaxError: ${e}`);
+    const cases = [
+      [{ maxEventSize: -1 }, 'maxEventSize'], [{ maxEventSize: NaN }, 'maxEventSize'], [{ maxEventSize: '1000' }, 'maxEventSize'],
+      [{ maxEventSize: 1.5 }, 'maxEventSize'], [{ maxEventSize: 0 }, 'maxEventSize'], [{ inactivityTimeout: Infinity }, 'inactivityTimeout'],
+      [{ method: 'GE T' }, 'method'], [{ method: 'TRACE' }, 'method'], [{ headers: { 'X Y': 'v' } }, 'headers'],
+      [{ headers: { A: 'a\nb' } }, 'headers'], [{ headers: { 'Last-Event-ID': '1' } }, 'headers'], [{ headers: 5 }, 'headers'],
+      [{ lastEventId: '1\nAuthorization\nBearer x' }, 'lastEventId'], [{ lastEventId: 'a\0' }, 'lastEventId'],
+      [{ retry: { backoff: { factor: NaN } } }, 'retry.backoff.factor'], [{ retry: { backoff: { factor: 0.5 } } }, 'retry.backoff.factor'],
+      [{ retry: { maxAttempts: 0 } }, 'retry.maxAttempts'], [{ retry: { preset: 'fast' } }, 'retry.preset'],
+      [{ retry: { classify: 'sometimes' } }, 'retry.classify'], [{ retry: { backoff: 'yes' } }, 'retry.backoff'],
+    ];
+    for (const [init, name] of cases) {
+      let thrown;
+      try { new EventSource(url, init); } catch (x) { thrown = x; }
+      assert(thrown instanceof TypeError, `${JSON.stringify(init)} throws a TypeError: ${thrown}`);
+      assert(thrown.message.includes(`option ${name} `), `${JSON.stringify(init)} names ${name}: ${thrown.message}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    eq((await log(server, t)).length, 0, 'no request was made');
+  },
+
+  async user_code_failures_are_request_errors(EventSource, server) {
+    const t = token('user');
+    const url = `${server}/counter?token=${t}&total=3`;
+    const boom = new Error('no token today');
+    const nonBytes = () => Promise.resolve(new Response(new ReadableStream({ start(c) { c.enqueue('not bytes'); } }), { headers: { 'content-type': 'text/event-stream' } }));
+    const cases = [
+      ['headers() throws', { headers: () => { throw boom; } }, boom],
+      ['headers() rejects', { headers: () => Promise.reject(boom) }, boom],
+      ['body() throws', { method: 'POST', body: () => { throw boom; } }, boom],
+      ['headers() gives Last-Event-ID', { headers: () => ({ 'Last-Event-ID': '9' }) }, undefined],
+      ['fetch throws', { fetch: () => { throw boom; } }, boom],
+      ['fetch gives no Response', { fetch: () => Promise.resolve({}) }, undefined],
+      ['the body yields no bytes', { fetch: nonBytes }, undefined],
+    ];
+    for (const [what, init, cause] of cases) {
+      const es = new EventSource(url, { retry: { reconnectionTime: 10, preset: 'resilient' }, ...init });
+      const seen = record(es);
+      const causes = [];
+      es.addEventListener('error', (e) => causes.push(e.cause));
+      await until(() => es.readyState === 2, `${what}: closed`);
+      await new Promise((r) => setTimeout(r, 50));
+      eq(seen.errors.map((e) => [e.kind, e.willRetry, e.state]), [['request', false, 2]], `${what}: one request error, closed for good`);
+      assert(seen.errors[0].message.startsWith('the request could not be made'), `${what}: message ${seen.errors[0].message}`);
+      if (cause) {
+        assert(causes[0] === cause, `${what}: the cause is the user's error`);
+        assert(seen.errors[0].message.includes('no token today'), `${what}: its text is in the message`);
+      }
+    }
+    eq((await log(server, t)).length, 0, 'none reached the server (the fetch overrides made none)');
+  },
+
+  async transport_message_is_kept(EventSource) {
+    const es = new EventSource('http://127.0.0.1:1/', { retry: { maxAttempts: 1 } });
+    const seen = record(es);
+    const causes = [];
+    es.addEventListener('error', (e) => causes.push(e.cause));
+    await until(() => es.readyState === 2, 'closed');
+    eq(seen.errors.map((e) => [e.kind, e.state]), [['network', 2]], 'a network error');
+    const m = seen.errors[0].message;
+    assert(/^the connection failed: .+; gave up after 1 failed attempts in a row$/.test(m), `the platform's words kept: ${m}`);
+    assert(causes[0] instanceof Error, 'the cause is the platform error');
+  },
+
+  async long_timers_do_not_fire_early(EventSource, server) {
+    // setTimeout fires at once past 2^31 - 1 ms: the engine re-arms instead.
+    const t = token('long');
+    const url = await store(server, t, [{ steps: [{ write: 'retry: 3000000000\ndata: a\n\n' }] }]);
+    const es = new EventSource(url, { inactivityTimeout: 3e9 });
+    const seen = record(es);
+    await until(() => seen.errors.length === 1, 'the end of the stream');
+    eq(seen.events.map((e) => e.data), ['a'], 'the stream opened (the inactivity timer did not fire first)');
+    eq([seen.errors[0].kind, seen.errors[0].retryIn], ['ended', 3000000000], 'a long wait announced');
+    await new Promise((r) => setTimeout(r, 400));
+    es.close();
+    eq((await log(server, t)).length, 1, 'no reconnect storm');
+  },
   async spec_defaults(EventSource, server) {
     const t = token('spec');
     const url = await store(server, t, [

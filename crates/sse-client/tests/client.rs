@@ -575,3 +575,132 @@ async fn soak_a_thousand_random_disconnects_lose_and_repeat_nothing() {
     assert_eq!(next, total + 1, "every event delivered");
     assert_eq!(disconnects, 1000);
 }
+
+/// The request on the wire for each case of the table the browser client runs too
+/// (`WIRE` in tests/js/scenarios.js): both clients put the same request there.
+#[tokio::test]
+async fn wire_parity_with_the_browser_client() {
+    let js = include_str!("../../../tests/js/scenarios.js");
+    let table = js
+        .split("// wire:begin")
+        .nth(1)
+        .and_then(|rest| rest.split("// wire:end").next())
+        .and_then(|t| t.trim().strip_prefix("export const WIRE = "))
+        .map(|t| t.trim_end().trim_end_matches(';'))
+        .expect("the WIRE table");
+    let table: serde_json::Value = serde_json::from_str(table).expect("WIRE is JSON");
+    let s = server().await;
+    for (i, case) in table.as_array().expect("an array").iter().enumerate() {
+        let (name, o, expect) = (&case["name"], &case["options"], &case["expect"]);
+        let token = format!("wire{i}");
+        let url = format!(
+            "{}/inline?token={token}&script=%7B%22status%22%3A204%7D",
+            s.url()
+        );
+        let mut b = EventSource::builder(&url);
+        if let Some(m) = o["method"].as_str() {
+            b = b.method(m);
+        }
+        for h in o["headers"].as_array().into_iter().flatten() {
+            b = b.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+        }
+        if let Some(id) = o["lastEventId"].as_str() {
+            b = b.last_event_id(id);
+        }
+        if let Some(body) = o["body"].as_str() {
+            b = b.body(body);
+        }
+        let mut es = b.connect().unwrap();
+        drain(&mut es).await;
+        let log = log(&s, &token).await;
+        assert_eq!(log.len(), 1, "{name}");
+        let r = &log[0];
+        assert_eq!(r.method, expect["method"].as_str().unwrap(), "{name}");
+        for h in expect["headers"].as_array().unwrap() {
+            let (n, v) = (h[0].as_str().unwrap(), h[1].as_str().unwrap());
+            let got: Vec<_> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(got, [v], "{name}: {n}");
+        }
+        for n in expect["absent"].as_array().unwrap() {
+            assert!(
+                !r.headers.iter().any(|(k, _)| k == n.as_str().unwrap()),
+                "{name}: {n}"
+            );
+        }
+        assert_eq!(r.body, expect["body"].as_str().unwrap(), "{name}");
+    }
+}
+
+/// Bad options are a `BuildError` naming the option, before any request; a header value is
+/// trimmed as fetch trims it (not dropped).
+#[tokio::test]
+async fn bad_options_fail_at_build_and_values_are_trimmed() {
+    let bad = |b: sse_client::Builder| b.connect().err().map(|e| e.to_string());
+    let at = "http://127.0.0.1:1/";
+    let cases = [
+        (EventSource::builder(at).method("GE T"), "method"),
+        (EventSource::builder(at).header("X Y", "v"), "headers"),
+        (EventSource::builder(at).header("A", "a\nb"), "headers"),
+        (
+            EventSource::builder(at).header("Last-Event-ID", "1"),
+            "headers",
+        ),
+        (
+            EventSource::builder(at).last_event_id("1\r\nAuthorization: x"),
+            "last_event_id",
+        ),
+        (EventSource::builder(at).max_event_size(0), "max_event_size"),
+        (EventSource::builder("not a url"), "URL"),
+    ];
+    for (b, name) in cases {
+        let e = bad(b).unwrap_or_else(|| panic!("{name} accepted"));
+        assert!(e.contains(name), "{name}: {e}");
+    }
+    let s = server().await;
+    let url = format!(
+        "{}/inline?token=trim&script=%7B%22status%22%3A204%7D",
+        s.url()
+    );
+    let mut es = EventSource::builder(&url)
+        .header("Authorization", "Bearer token\n")
+        .connect()
+        .unwrap();
+    drain(&mut es).await;
+    let log = log(&s, "trim").await;
+    assert!(log[0]
+        .headers
+        .contains(&("authorization".into(), "Bearer token".into())));
+}
+
+/// Per-attempt headers that are invalid fail the attempt as the user's own error (kind
+/// `request`, closed by default, the reason in the message), without a request.
+#[tokio::test]
+async fn invalid_per_attempt_headers_are_a_request_error() {
+    let s = server().await;
+    let url = format!("{}/counter?token=perattempt&total=3", s.url());
+    let mut es = EventSource::builder(&url)
+        .headers_with(|| async { vec![("Authorization".into(), "a\nb".into())] })
+        .retry(RetryPolicy::resilient())
+        .connect()
+        .unwrap();
+    let (events, errors) = drain(&mut es).await;
+    assert!(events.is_empty());
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].kind(), errors[0].will_retry()),
+        (ErrorKind::Request, false)
+    );
+    let text = errors[0].to_string();
+    assert!(
+        text.starts_with("the request could not be made: "),
+        "{text}"
+    );
+    assert!(text.contains("CR, LF or NUL"), "{text}");
+    assert_eq!(es.ready_state(), ReadyState::Closed);
+    assert!(log(&s, "perattempt").await.is_empty());
+}

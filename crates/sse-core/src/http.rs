@@ -12,10 +12,20 @@ pub fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// `s` without leading and trailing HTTP whitespace (SP, HTAB, CR, LF), by bytes: none of them
+/// is ever part of a multi-byte character, so the cuts are character boundaries.
+pub fn trim_http_whitespace(s: &str) -> &str {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !ws(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ws(b)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
 /// A header value as Fetch normalises it (leading and trailing HTTP whitespace removed), or
 /// `None` when what is left is not a header value (it holds CR, LF or NUL).
 pub fn normalize_header_value(value: &str) -> Option<&str> {
-    let v = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    let v = trim_http_whitespace(value);
     if v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
         None
     } else {
@@ -42,15 +52,13 @@ pub fn normalize_method(method: &mut str) -> bool {
 /// parameters ignored).
 pub fn is_event_stream(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default();
-    essence
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
-        .eq_ignore_ascii_case("text/event-stream")
+    trim_http_whitespace(essence).eq_ignore_ascii_case("text/event-stream")
 }
 
 /// Parses a `Retry-After` value (delta-seconds, or an HTTP date given the current Unix time in
 /// milliseconds) into a wait in milliseconds. `None` when it is neither.
 pub fn parse_retry_after(value: &str, now_unix_ms: u64) -> Option<u64> {
-    let v = value.trim();
+    let v = trim_http_whitespace(value);
     if let Some(secs) = crate::parser::parse_digits(v) {
         return Some(secs.saturating_mul(1000));
     }

@@ -77,81 +77,59 @@ impl Options {
     /// and a bad option is an error when the source is built, never a retried network error.
     /// The URL is the driver's to parse (the platform's URL parser decides what it accepts).
     pub fn validate(&mut self) -> Result<(), InvalidOption> {
-        let bad = |name, js_name, reason| {
-            Err(InvalidOption {
-                name,
-                js_name,
-                reason,
-            })
-        };
+        const AT_LEAST_1: &str = "must be at least 1";
+        let bad = |name, reason| Err(InvalidOption { name, reason });
         if !http::normalize_method(&mut self.method) {
             return bad(
                 "method",
-                "method",
-                "must be an HTTP token other than CONNECT, TRACE and TRACK",
+                "must be an HTTP token, not CONNECT, TRACE or TRACK",
             );
         }
         for (name, value) in &mut self.headers {
             match check_header(name, value) {
                 Ok(v) if v.len() != value.len() => *value = String::from(v),
                 Ok(_) => {}
-                Err(reason) => return bad("header", "headers", reason),
+                Err(reason) => return bad("headers", reason),
             }
         }
         if !is_event_id(&self.last_event_id) {
-            return bad(
-                "last_event_id",
-                "lastEventId",
-                "must not contain CR, LF or NUL",
-            );
+            return bad("last_event_id", NO_CR_LF_NUL);
         }
         if self.last_event_id_query.as_deref() == Some("") {
-            return bad(
-                "last_event_id_query",
-                "lastEventIdQuery",
-                "must be a non-empty name",
-            );
+            return bad("last_event_id_query", "must not be empty");
         }
         if self.max_event_size == 0 {
-            return bad("max_event_size", "maxEventSize", "must be at least 1 byte");
+            return bad("max_event_size", AT_LEAST_1);
         }
         if self.inactivity_timeout_ms == Some(0) {
-            return bad(
-                "inactivity_timeout",
-                "inactivityTimeout",
-                "must be at least 1 ms",
-            );
+            return bad("inactivity_timeout", AT_LEAST_1);
         }
         if self.retry.max_attempts == Some(0) {
-            return bad("max_attempts", "retry.maxAttempts", "must be at least 1");
+            return bad("retry.max_attempts", AT_LEAST_1);
         }
         if let Some(b) = &self.retry.backoff {
             if !(b.factor.is_finite() && b.factor >= 1.0) {
-                return bad(
-                    "factor",
-                    "retry.backoff.factor",
-                    "must be a finite number of at least 1",
-                );
+                return bad("retry.backoff.factor", "must be finite and at least 1");
             }
         }
         Ok(())
     }
 }
 
+const NO_CR_LF_NUL: &str = "must not contain CR, LF or NUL";
+
 /// Checks a request header given by the user (static or computed per attempt): its name is a
 /// token other than `Last-Event-ID` (the source's own: the `last_event_id` option sets where it
 /// starts), and its value, normalised as Fetch does, holds no CR, LF or NUL. Returns the
-/// normalised value.
+/// normalised value, or what is wrong.
 pub fn check_header<'a>(name: &str, value: &'a str) -> Result<&'a str, &'static str> {
     if !http::is_token(name) {
-        return Err("a header name must be an HTTP token");
+        return Err("must have names that are HTTP tokens");
     }
     if name.eq_ignore_ascii_case("last-event-id") {
-        return Err(
-            "Last-Event-ID is the source's own: set where it starts with the lastEventId option",
-        );
+        return Err("must not set Last-Event-ID: the lastEventId option does");
     }
-    http::normalize_header_value(value).ok_or("a header value must not contain CR, LF or NUL")
+    http::normalize_header_value(value).ok_or(NO_CR_LF_NUL)
 }
 
 /// Whether `id` can be a last event ID: what the parser can produce (no CR, LF or NUL).
@@ -162,12 +140,29 @@ fn is_event_id(id: &str) -> bool {
 /// An option that [`Options::validate`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidOption {
-    /// The option's name in Rust (the builder method or field).
+    /// The option's path in Rust (`max_event_size`, `retry.max_attempts`).
     pub name: &'static str,
-    /// The option's name in the JS API.
-    pub js_name: &'static str,
-    /// What is wrong with it.
+    /// What is wrong with it ("must be at least 1").
     pub reason: &'static str,
+}
+
+impl InvalidOption {
+    /// The option's path in the JS API: the same words in camelCase (`retry.maxAttempts`).
+    pub fn js_name(&self) -> String {
+        let mut out = String::with_capacity(self.name.len());
+        let mut upper = false;
+        for c in self.name.chars() {
+            match (c, upper) {
+                ('_', _) => upper = true,
+                (c, true) => {
+                    out.push(c.to_ascii_uppercase());
+                    upper = false;
+                }
+                (c, false) => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 impl core::fmt::Display for InvalidOption {

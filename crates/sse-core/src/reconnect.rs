@@ -320,7 +320,12 @@ impl Request<'_> {
     pub fn cache_headers(&self) -> Vec<(&'static str, &'static str)> {
         [("Cache-Control", "no-cache"), ("Pragma", "no-cache")]
             .into_iter()
-            .filter(|(name, _)| !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .filter(|(name, _)| {
+                !self
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
             .collect()
     }
 }
@@ -498,7 +503,10 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         headers.push(("Accept", "text/event-stream"));
         let user = o.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
         for (name, value) in user.chain(checked) {
-            match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            match headers
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 Some(slot) => *slot = (name, value),
                 None => headers.push((name, value)),
             }

@@ -1,19 +1,19 @@
 //! `Options::validate`: what Fetch normalises is normalised, and a bad option is refused when the
 //! source is built (never retried as a network error later).
 
-use sse_core::options::{check_header, Backoff, InvalidOption, Options, RetryPolicy};
+use sse_core::options::{check_header, Backoff, Options, RetryPolicy};
 
 fn opts() -> Options {
     Options::new("https://example.com/s")
 }
 
 /// Validates `opts()` changed by `f`: the refusal's (name, js_name), or the normalised options.
-fn validate(f: impl FnOnce(&mut Options)) -> Result<Options, (&'static str, &'static str)> {
+fn validate(f: impl FnOnce(&mut Options)) -> Result<Options, (&'static str, String)> {
     let mut o = opts();
     f(&mut o);
     match o.validate() {
         Ok(()) => Ok(o),
-        Err(InvalidOption { name, js_name, .. }) => Err((name, js_name)),
+        Err(e) => Err((e.name, e.js_name())),
     }
 }
 
@@ -41,7 +41,7 @@ fn methods_are_normalised_as_fetch_does() {
     for bad in ["CONNECT", "trace", "Track", "bad method", "", "GET\n"] {
         assert_eq!(
             validate(|o| o.method = bad.into()),
-            Err(("method", "method")),
+            Err(("method", "method".into())),
             "{bad:?}"
         );
     }
@@ -71,7 +71,7 @@ fn header_values_are_trimmed_and_bad_headers_refused() {
     ] {
         assert_eq!(
             validate(|o| o.headers = vec![(name.into(), value.into())]),
-            Err(("header", "headers")),
+            Err(("headers", "headers".into())),
             "{name:?}: {value:?}"
         );
     }
@@ -107,11 +107,11 @@ fn numbers_and_names_out_of_range_are_refused() {
         ),
         (
             |o| o.retry.max_attempts = Some(0),
-            ("max_attempts", "retry.maxAttempts"),
+            ("retry.max_attempts", "retry.maxAttempts"),
         ),
     ];
     for (edit, expected) in cases {
-        assert_eq!(validate(edit), Err(*expected));
+        assert_eq!(validate(edit), Err((expected.0, expected.1.into())));
     }
     for factor in [f64::NAN, f64::INFINITY, 0.5, 0.0, -2.0] {
         let backoff = Backoff {
@@ -120,7 +120,7 @@ fn numbers_and_names_out_of_range_are_refused() {
         };
         assert_eq!(
             validate(|o| o.retry.backoff = Some(backoff)),
-            Err(("factor", "retry.backoff.factor")),
+            Err(("retry.backoff.factor", "retry.backoff.factor".into())),
             "{factor}"
         );
     }
@@ -146,6 +146,10 @@ fn the_refusal_says_which_option_and_why() {
     let e = o.validate().unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid option max_event_size: must be at least 1 byte"
+        "invalid option max_event_size: must be at least 1"
     );
+    assert_eq!(e.js_name(), "maxEventSize");
+    let mut o = opts();
+    o.retry.max_attempts = Some(0);
+    assert_eq!(o.validate().unwrap_err().js_name(), "retry.maxAttempts");
 }

@@ -296,7 +296,8 @@ fn cache_headers_are_only_those_the_user_did_not_set() {
             let more = if per_attempt { extra(user) } else { vec![] };
             let r = m.request(c, &more, 0).unwrap();
             assert_eq!(
-                r.cache_headers(), expected,
+                r.cache_headers(),
+                expected,
                 "{user:?} per attempt: {per_attempt}"
             );
         }
@@ -652,10 +653,7 @@ fn error_messages_say_what_happened_and_what_comes_next() {
     );
     let c = fire(&mut m);
     let e = fail_of(m.on_response(c, &status(204), 0));
-    assert_eq!(
-        e.to_string(),
-        "the server answered HTTP 204 No Content"
-    );
+    assert_eq!(e.to_string(), "the server answered HTTP 204 No Content");
     // The platform's words go after what happened.
     let mut o = opts();
     o.retry.reconnection_time_ms = 10;
