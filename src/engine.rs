@@ -13,7 +13,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
-use js_sys::{Array, Function, Reflect, Uint8Array};
+use js_sys::{Array, Function, Uint8Array};
 use sse_core::options::Options;
 use sse_core::parser::Frame;
 use sse_core::reconnect::{Action, Conn, Decision, Error, Failure, Machine, ReadyState, Response};
@@ -87,7 +87,8 @@ pub trait Sink: 'static {
     /// The chunk is parsed: hand over what [`Sink::frame`] collected.
     fn flush(&self);
     /// The `error` event: closed for good, or reconnecting (`state` says which); `cause` is the
-    /// platform's or the user's error behind it (undefined when none).
+    /// platform's or the user's error behind it, with its words (`[error, words]`, or
+    /// undefined when none: see [`cause_parts`]).
     fn error(&self, error: &Error, state: ReadyState, cause: &JsValue);
     /// Dropped while hidden or offline: CONNECTING, no event.
     fn pause(&self);
@@ -262,29 +263,20 @@ fn act<S: Sink>(s: &Rc<Shared<S>>, action: Action, cause: &JsValue) {
 /// or `None` when it is not one.
 pub(crate) fn header_pairs(h: &JsValue) -> Option<Vec<(String, String)>> {
     let flat = header_pairs_js(h);
-    if flat.is_undefined() {
-        return None;
-    }
-    let flat = Array::from(&flat);
+    (!flat.is_undefined()).then(|| flat_pairs(flat.unchecked_ref()))
+}
+
+/// `[name, value, ...]` strings as pairs.
+fn flat_pairs(flat: &Array) -> Vec<(String, String)> {
     let text = |i| flat.get(i).as_string().unwrap_or_default();
-    Some(
-        (0..flat.length() / 2)
-            .map(|i| (text(2 * i), text(2 * i + 1)))
-            .collect(),
-    )
+    (0..flat.length() / 2)
+        .map(|i| (text(2 * i), text(2 * i + 1)))
+        .collect()
 }
 
 /// The user's functions ran: fetch the request the machine builds with their headers.
 fn fetch<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, extra: &JsValue) {
-    let Some(extra) = header_pairs(extra) else {
-        let action = s
-            .machine
-            .borrow_mut()
-            .on_error(conn, Failure::request(), now_ms(s));
-        let cause =
-            js_sys::TypeError::new("headers() gave no record, Headers or [name, value] pairs");
-        return act(s, action, &cause.into());
-    };
+    let extra = flat_pairs(extra.unchecked_ref());
     let now = now_ms(s);
     let mut m = s.machine.borrow_mut();
     match m.request(conn, &extra, now) {
@@ -307,7 +299,7 @@ fn fetch<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, extra: &JsValue) {
     }
 }
 
-/// The response head: `[status, content type, Retry-After, final URL]`.
+/// The response head: `[status, content type, Retry-After, final URL, Unix time in ms]`.
 fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
     let text = |i| head.get(i).as_string();
     let (content_type, retry_after) = (text(1), text(2));
@@ -315,7 +307,7 @@ fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
         status: head.get(0).as_f64().unwrap_or(0.0) as u16,
         content_type: content_type.as_deref(),
         retry_after: retry_after.as_deref(),
-        unix_now_ms: js_sys::Date::now() as u64,
+        unix_now_ms: head.get(4).as_f64().unwrap_or(0.0) as u64,
     };
     let action = s
         .machine
@@ -350,19 +342,11 @@ fn on_read<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, chunk: Uint8Array) {
     }
 }
 
-/// The platform's own words for `cause` (its innermost `cause` chain's `message`), e.g. Node's
-/// "connect ECONNREFUSED 127.0.0.1:1" behind "fetch failed".
-pub(crate) fn cause_text(cause: &JsValue) -> Option<String> {
-    let mut e = cause.clone();
-    for _ in 0..8 {
-        let inner = Reflect::get(&e, &"cause".into()).unwrap_or(JsValue::UNDEFINED);
-        if !inner.is_object() {
-            break;
-        }
-        e = inner;
+/// A failure's cause as io.js reports it, `[error, its words]` (undefined: none), split.
+pub(crate) fn cause_parts(cause: &JsValue) -> (JsValue, Option<String>) {
+    if cause.is_undefined() {
+        return (JsValue::UNDEFINED, None);
     }
-    match e.as_string() {
-        Some(s) => Some(s),
-        None => Reflect::get(&e, &"message".into()).ok()?.as_string(),
-    }
+    let pair: &Array = cause.unchecked_ref();
+    (pair.get(0), pair.get(1).as_string())
 }

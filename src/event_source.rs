@@ -17,7 +17,7 @@ use sse_core::reconnect::{Decision, Failure, ReadyState};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 
-use crate::engine::{cause_text, Engine, Input, Sink};
+use crate::engine::{cause_parts, Engine, Input, Sink};
 
 /// Headers computed before every attempt (a token that refreshes).
 type HeadersFn = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>>>>>;
@@ -227,7 +227,7 @@ impl Sink for RustSink {
     fn error(&self, error: &sse_core::reconnect::Error, _: ReadyState, cause: &JsValue) {
         let e = Error {
             inner: *error,
-            cause: cause_text(cause),
+            cause: cause_parts(cause).1,
         };
         self.queue.items.borrow_mut().push_back(Err(e));
         self.queue.wake();

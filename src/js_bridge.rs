@@ -12,7 +12,7 @@ use sse_core::reconnect::{Decision, Error, Failure, ReadyState};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use crate::engine::{cause_text, Classifier, Engine, Input, Sink};
+use crate::engine::{cause_parts, Classifier, Engine, Input, Sink};
 
 #[wasm_bindgen]
 extern "C" {
@@ -120,8 +120,9 @@ impl Sink for JsSink {
     }
 
     fn error(&self, e: &Error, state: ReadyState, cause: &JsValue) {
+        let (cause, words) = cause_parts(cause);
         let mut message = String::new();
-        e.write_message(cause_text(cause).as_deref(), &mut message);
+        e.write_message(words.as_deref(), &mut message);
         self.hooks.hook_error(
             e.kind.as_str(),
             e.status,
@@ -130,7 +131,7 @@ impl Sink for JsSink {
             e.attempt,
             e.gave_up,
             state as u16,
-            cause,
+            &cause,
         );
     }
 

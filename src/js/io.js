@@ -16,6 +16,13 @@ const FETCH_FIELDS = ['mode', 'cache', 'credentials', 'referrer', 'referrerPolic
 // The longest wait setTimeout takes (a longer one fires at once); the engine re-arms after it.
 const MAX_TIMER = 2 ** 31 - 1;
 
+/** The platform's own words for an error: its innermost `cause`'s message (Node's "connect
+ * ECONNREFUSED 127.0.0.1:1" behind "fetch failed"). */
+function words(e) {
+  for (let i = 0; i < 8 && e?.cause instanceof Object; i++) e = e.cause;
+  return typeof e === 'string' ? e : e?.message;
+}
+
 /** A headers init (a record, a Headers, or [name, value] pairs; null: none) as flat
  * [name, value, ...] strings; undefined when it is not one (src/engine.rs reads it). */
 export function headerPairs(h) {
@@ -55,6 +62,11 @@ export class Io {
     this.#cb?.(what, conn, value);
   }
 
+  // A failure goes with the words the engine puts in its message.
+  #fail(what, conn, e) {
+    this.#report(what, conn, [e, words(e)]);
+  }
+
   // Never from inside the engine's own call: events reach the user from a task of their own, as
   // the platform's do (none from inside the constructor).
   #later(what, conn, value) {
@@ -62,15 +74,14 @@ export class Io {
   }
 
   /** Attempt `conn`: runs the user's header and body functions, then reports PREPARED with the
-   * headers they gave (any headers init; the engine reads it); one that throws or rejects is
-   * REFUSED. */
+   * headers they gave (flat pairs); one that throws, rejects or gives no headers is REFUSED. */
   prepare(conn) {
     const init = this.#init;
     const hf = typeof init.headers === 'function';
     const bf = typeof init.body === 'function';
     this.#body = bf ? undefined : init.body;
     this.#preparing = conn;
-    if (!hf && !bf) return this.#later(PREPARED, conn, undefined);
+    if (!hf && !bf) return this.#later(PREPARED, conn, []);
     let extra;
     try {
       extra = Promise.all([hf ? init.headers() : undefined, bf ? init.body() : init.body]);
@@ -81,9 +92,11 @@ export class Io {
       ([h, b]) => {
         if (conn !== this.#preparing) return;
         this.#body = b;
-        this.#report(PREPARED, conn, h);
+        const flat = headerPairs(h);
+        if (flat) this.#report(PREPARED, conn, flat);
+        else this.#fail(REFUSED, conn, new TypeError('headers() gave no record, Headers or [name, value] pairs'));
       },
-    ).catch((e) => this.#report(REFUSED, conn, e));
+    ).catch((e) => this.#fail(REFUSED, conn, e));
   }
 
   /** A header of the next fetch, as the engine built it (the value as a byte string). */
@@ -106,22 +119,22 @@ export class Io {
     try {
       pending = typeof f === 'function' ? f(url, request) : globalThis.fetch(url, request);
     } catch (e) {
-      return this.#later(REFUSED, conn, e);
+      return queueMicrotask(() => this.#fail(REFUSED, conn, e));
     }
     Promise.resolve(pending).then(
       (res) => {
         if (controller !== this.#controller) return;
         const body = res?.body;
         if (typeof res?.status !== 'number' || typeof res.headers?.get !== 'function' || (body != null && typeof body.getReader !== 'function')) {
-          return this.#report(REFUSED, conn, new TypeError('fetch gave no Response with a readable body'));
+          return this.#fail(REFUSED, conn, new TypeError('fetch gave no Response with a readable body'));
         }
         // No body is an empty one.
         this.#reader = body?.getReader();
         const get = (n) => res.headers.get(n) ?? undefined;
-        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url]);
+        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, Date.now()]);
       },
       // fetch rejects with a TypeError when the network fails; anything else is the override's.
-      (e) => this.#report(e instanceof TypeError || typeof f !== 'function' ? FAILED : REFUSED, conn, e),
+      (e) => this.#fail(e instanceof TypeError || typeof f !== 'function' ? FAILED : REFUSED, conn, e),
     );
   }
 
@@ -133,9 +146,9 @@ export class Io {
       ({ done, value }) => {
         if (done) this.#report(READ, conn, undefined);
         else if (value instanceof Uint8Array) this.#report(READ, conn, value);
-        else this.#report(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
+        else this.#fail(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
       },
-      (e) => this.#report(FAILED, conn, e),
+      (e) => this.#fail(FAILED, conn, e),
     );
   }
 

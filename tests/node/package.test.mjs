@@ -22,8 +22,8 @@ test('install() makes it the global EventSource', () => {
   }
 });
 
-test('a bad URL throws at construction, as the native one', () => {
-  assert.throws(() => new EventSource('http://[bad'), TypeError);
+test('a bad URL throws a SyntaxError DOMException at construction, as the spec says', () => {
+  assert.throws(() => new EventSource('http://[bad'), (e) => e instanceof DOMException && e.name === 'SyntaxError');
 });
 
 test('error events are SseErrorEvents with what happened', async () => {
