@@ -63,13 +63,17 @@ export interface EventSourceInit {
   batch?: (events: { type: string; data: string; lastEventId: string }[]) => void;
 }
 
-export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended';
+/** `request`: your own code failed (a header or body function, a fetch override, a body that is not bytes). */
+export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended' | 'request';
 
 /** The `error` event, with what happened. */
 export declare class SseErrorEvent extends Event {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
+  /** sse-core's sentence, the same in every client: what happened, the platform's words, what comes next. */
   readonly message: string;
+  /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
+  readonly cause: unknown;
   readonly willRetry: boolean;
   readonly retryIn: number | undefined;
   readonly attempt: number;
@@ -96,7 +100,9 @@ export declare class EventSource extends EventTarget {
   readonly withCredentials: boolean;
   readonly readyState: 0 | 1 | 2;
   readonly lastEventId: string;
-  readonly reconnectionTime: number;
+  /** The server's last `retry:`, or the option's; undefined until the engine has started (only the
+   * first source of a page waits for the wasm, a few milliseconds). */
+  readonly reconnectionTime: number | undefined;
   onopen: ((this: EventSource, ev: Event) => unknown) | null;
   onmessage: ((this: EventSource, ev: MessageEvent<string>) => unknown) | null;
   onerror: ((this: EventSource, ev: SseErrorEvent) => unknown) | null;
