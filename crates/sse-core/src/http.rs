@@ -51,7 +51,11 @@ pub fn normalize_method(method: &mut str) -> bool {
 /// Whether a `Content-Type` value's essence is `text/event-stream` (case-insensitive,
 /// parameters ignored).
 pub fn is_event_stream(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default();
+    let end = content_type
+        .bytes()
+        .position(|b| b == b';')
+        .unwrap_or(content_type.len());
+    let essence = content_type.get(..end).unwrap_or_default();
     trim_http_whitespace(essence).eq_ignore_ascii_case("text/event-stream")
 }
 

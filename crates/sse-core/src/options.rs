@@ -151,14 +151,13 @@ impl InvalidOption {
     pub fn js_name(&self) -> String {
         let mut out = String::with_capacity(self.name.len());
         let mut upper = false;
-        for c in self.name.chars() {
-            match (c, upper) {
-                ('_', _) => upper = true,
-                (c, true) => {
-                    out.push(c.to_ascii_uppercase());
-                    upper = false;
-                }
-                (c, false) => out.push(c),
+        // The names are ASCII.
+        for &b in self.name.as_bytes() {
+            if b == b'_' {
+                upper = true;
+            } else {
+                out.push(char::from(if upper { b.to_ascii_uppercase() } else { b }));
+                upper = false;
             }
         }
         out

@@ -490,26 +490,22 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         if !self.is_current(conn) || self.state != State::Connecting {
             return Err(Action::None);
         }
-        // Static headers were normalised by `Options::validate`; the per-attempt ones are here.
-        let mut checked = Vec::with_capacity(extra.len());
-        for (name, value) in extra {
-            match check_header(name, value) {
-                Ok(v) => checked.push((name.as_str(), v)),
-                Err(_) => return Err(self.on_error(conn, Failure::request(), now_ms)),
-            }
+        if extra.iter().any(|(n, v)| check_header(n, v).is_err()) {
+            return Err(self.on_error(conn, Failure::request(), now_ms));
         }
         let o = &self.options;
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(o.headers.len() + extra.len() + 2);
         headers.push(("Accept", "text/event-stream"));
-        let user = o.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        for (name, value) in user.chain(checked) {
-            match headers
-                .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
-                Some(slot) => *slot = (name, value),
-                None => headers.push((name, value)),
-            }
+        for (name, value) in &o.headers {
+            // Normalised by `Options::validate`.
+            put(&mut headers, name, value);
+        }
+        for (name, value) in extra {
+            put(
+                &mut headers,
+                name,
+                check_header(name, value).unwrap_or(value),
+            );
         }
         let id = self.parser.last_event_id();
         if !id.is_empty() {
@@ -518,12 +514,14 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         let url = match (&o.last_event_id_query, id.is_empty()) {
             (Some(name), false) => {
                 let mut url = String::with_capacity(o.url.len() + name.len() + id.len() * 3 + 2);
-                let (base, fragment) = match o.url.find('#') {
-                    Some(i) => o.url.split_at(i),
-                    None => (o.url.as_str(), ""),
-                };
+                let hash = o.url.bytes().position(|b| b == b'#').unwrap_or(o.url.len());
+                let (base, fragment) = o.url.split_at(hash);
                 url.push_str(base);
-                url.push(if base.contains('?') { '&' } else { '?' });
+                url.push(if base.bytes().any(|b| b == b'?') {
+                    '&'
+                } else {
+                    '?'
+                });
                 http::percent_encode(&mut url, name);
                 url.push('=');
                 http::percent_encode(&mut url, id);
@@ -784,6 +782,17 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Adds a header, replacing an earlier one of the same name (case-insensitive).
+fn put<'a>(headers: &mut Vec<(&'a str, &'a str)>, name: &'a str, value: &'a str) {
+    match headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        Some(slot) => *slot = (name, value),
+        None => headers.push((name, value)),
     }
 }
 
