@@ -79,18 +79,7 @@ pub fn write_id(out: &mut Vec<u8>, id: &str) -> Result<(), EncodeError> {
 /// Writes a `retry:` field: the client's reconnection time, in milliseconds.
 pub fn write_retry(out: &mut Vec<u8>, ms: u64) {
     out.extend_from_slice(b"retry: ");
-    let mut digits = [0u8; 20];
-    let mut n = ms;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(crate::http::decimal(ms, &mut [0; 20]));
     out.push(b'\n');
 }
 

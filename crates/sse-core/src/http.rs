@@ -119,9 +119,9 @@ pub fn percent_encode(out: &mut String, s: &str) {
     }
 }
 
-/// Appends `n` in decimal (no `core::fmt`: the browser build stays small).
-pub fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+/// `n` in decimal ASCII digits, written into `digits` (no `core::fmt`: the browser build stays
+/// small).
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -131,7 +131,12 @@ pub fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[i..] {
+    &digits[i..]
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut String, n: u64) {
+    for &d in decimal(n, &mut [0; 20]) {
         out.push(char::from(d));
     }
 }
