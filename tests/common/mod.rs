@@ -73,6 +73,9 @@ pub async fn bad_options_throw_at_construction() {
 pub async fn user_code_failures_are_request_errors() {
     scenario("user_code_failures_are_request_errors").await;
 }
+pub async fn close_inside_classify() {
+    scenario("close_inside_classify").await;
+}
 pub async fn transport_message_is_kept() {
     scenario("transport_message_is_kept").await;
 }
@@ -428,6 +431,7 @@ macro_rules! all_tests {
             state_is_the_engines,
             bad_options_throw_at_construction,
             user_code_failures_are_request_errors,
+            close_inside_classify,
             transport_message_is_kept,
             long_timers_do_not_fire_early,
             http_errors_fail_for_good,

@@ -151,6 +151,25 @@ export const scenarios = {
     eq((await log(server, t)).length, 0, 'none reached the server (the fetch overrides made none)');
   },
 
+  async close_inside_classify(EventSource, server) {
+    // The classifier runs while the engine decides: a close() from inside it is applied as soon
+    // as the engine is free, and wins.
+    const t = token('classify-close');
+    const url = `${server}/inline?token=${t}&script=${encodeURIComponent('{"status":503}')}`;
+    let es;
+    const calls = [];
+    es = new EventSource(url, {
+      retry: { reconnectionTime: 10, classify: (info, retry) => { calls.push([info.kind, info.status, retry]); es.close(); return true; } },
+    });
+    const seen = record(es);
+    await until(() => calls.length === 1, 'the classifier called');
+    await new Promise((r) => setTimeout(r, 100));
+    eq(calls, [['http', 503, false]], 'called once, with the default decision');
+    eq(es.readyState, 2, 'closed');
+    eq(seen.errors.length, 0, 'no error event after close()');
+    eq((await log(server, t)).length, 1, 'no reconnect');
+  },
+
   async transport_message_is_kept(EventSource) {
     const es = new EventSource('http://127.0.0.1:1/', { retry: { maxAttempts: 1 } });
     const seen = record(es);
