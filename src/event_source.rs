@@ -241,7 +241,7 @@ impl Sink for RustSink {
 }
 
 /// A Server-Sent Events stream in the browser (page or Worker) or Node: `Ok` events, and `Err`
-/// for every failure (the stream goes on after those that [`Error::will_retry`], and ends after
+/// for every failure (the stream goes on after those that [`will_retry`](sse_core::reconnect::Error::will_retry), and ends after
 /// the others). Dropping it, or [`EventSource::close`], aborts the fetch and every timer.
 pub struct EventSource {
     engine: Engine<RustSink>,
@@ -292,7 +292,7 @@ impl EventSource {
 /// What a framework hook reports as its error: the stream's, or options the builder refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HookError {
-    /// An error of the stream (see [`Error::will_retry`]).
+    /// An error of the stream (see [`will_retry`](sse_core::reconnect::Error::will_retry)).
     Stream(Error),
     /// The builder refused the options: nothing was opened.
     Build(BuildError),

@@ -207,8 +207,8 @@ impl Source {
         ReadyState::Closed as u16
     }
 
-    /// News from the platform: [`ABORTED`] (the abort signal fired: closes with an `aborted`
-    /// error), [`HIDDEN`] (the page was hidden, or shown) or [`ONLINE`] (the platform went
+    /// News from the platform: `ABORTED` (0: the abort signal fired, closes with an `aborted`
+    /// error), `HIDDEN` (1: the page was hidden, or shown) or `ONLINE` (2: the platform went
     /// online, or offline).
     pub fn signal(&self, what: u8, on: bool) {
         self.engine.input(match what {
