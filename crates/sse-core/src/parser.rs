@@ -11,13 +11,14 @@
 //!   WHATWG decoder would (maximal subparts).
 //! - Each input byte is scanned once (memchr for CR/LF), and a line split across chunks is only
 //!   appended to, so time is linear for every chunking.
-//! - Memory is bounded by [`Parser::with_max_event_size`]: the carried line plus the data buffer.
+//! - Memory is bounded by [`Parser::with_max_event_size`]: the carried line plus the data buffer
+//!   stay within the limit (and the few bytes of a field name), whatever the chunking.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-/// Default bound on one event (its pending line plus its data), in bytes: 16 MiB.
+/// Default bound on one event, in bytes: 16 MiB. What it counts: [`Parser::with_max_event_size`].
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 /// An event, borrowed from the parser or the chunk it came in (the zero-copy fast path).
@@ -84,7 +85,8 @@ pub enum Frame<'a> {
 /// A stream the parser refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseError {
-    /// One event (its pending line plus its data) grew past the limit, in bytes.
+    /// One event (its data plus the line being read) grew past the limit, in bytes; what counts
+    /// is defined at [`Parser::with_max_event_size`].
     EventTooLarge {
         /// The limit in force.
         limit: usize,
@@ -171,7 +173,20 @@ impl Parser {
         }
     }
 
-    /// Sets the bound on one event (pending line plus data), in bytes.
+    /// Sets the bound on one event, in bytes (default [`DEFAULT_MAX_EVENT_SIZE`]).
+    ///
+    /// What counts, at every line of the event: its data so far as it would be dispatched (the
+    /// values of its `data` lines joined with LF) plus the line being read, which counts its
+    /// value (after `name:` and one space) for a `data`, `event`, `id` or `retry` field or a
+    /// comment, and all of it for any other field; a leading BOM and the line end never count.
+    /// Text is counted after decoding (invalid bytes as the 3-byte U+FFFD that replaces them), so
+    /// an event whose dispatched data has `limit` bytes passes and one of `limit + 1` fails.
+    ///
+    /// The outcome depends only on the bytes, never on how they are chunked: a line split across
+    /// chunks counts the same as one inside a chunk, and it fails as soon as its part so far is
+    /// already too large, so the data and the line buffer together stay within the limit (plus a
+    /// field name's few bytes) even for a line that never ends. (The event type and the id each
+    /// stay within it too, so all the parser holds is a few times the limit at most.)
     pub fn with_max_event_size(mut self, limit: usize) -> Parser {
         self.max_event_size = limit;
         self
@@ -328,13 +343,29 @@ impl Parser {
         next
     }
 
-    /// Keeps the start of an unfinished line, within the event size limit.
+    /// Keeps the start of an unfinished line, within the event size limit: the part so far counts
+    /// as [`Parser::process_line`] will count the whole line, so it fails only if that would.
     fn carry(&mut self, bytes: &[u8], data: &Data<'_>) -> Result<(), ParseError> {
         if bytes.is_empty() {
             return Ok(());
         }
-        if self.line.len() + bytes.len() + self.data_len(data) > self.max_event_size {
-            return Err(self.too_large());
+        let len = self.line.len() + bytes.len();
+        let held = self.data_len(data) + usize::from(self.has_data);
+        // Within the limit even counted whole (BOM, field name and all): the usual case.
+        if len + held > self.max_event_size {
+            // The first bytes of the line tell what counts of it.
+            let mut head = [0u8; HEAD];
+            let old = self.line.len().min(HEAD);
+            head[..old].copy_from_slice(&self.line[..old]);
+            let new = (HEAD - old).min(bytes.len());
+            head[old..old + new].copy_from_slice(&bytes[..new]);
+            if let Some((from, is_data)) = counted_from(&head[..old + new], self.first_line) {
+                let held = self.data_len(data) + usize::from(is_data && self.has_data);
+                if len - from + held > self.max_event_size {
+                    return Err(self.too_large());
+                }
+            }
+            // Otherwise the field name is still being read: at most `HEAD` bytes.
         }
         self.line.extend_from_slice(bytes);
         Ok(())
@@ -429,8 +460,8 @@ impl Parser {
         let (name, value_at) = split_field(text);
         let value = &text[value_at..];
         match name {
-            "" => sink(Frame::Comment(value)),
             "data" => {
+                // The data so far plus this line (see `with_max_event_size`).
                 let new_len = self.data_len(data) + usize::from(self.has_data) + value.len();
                 if new_len > self.max_event_size {
                     return Err(self.too_large());
@@ -458,7 +489,33 @@ impl Parser {
                     }
                 }
                 self.has_data = true;
+                Ok(())
             }
+            _ => self.other_field(name, text, value_at, data, sink),
+        }
+    }
+
+    /// A complete line of another field than `data`, or a comment: kept apart so that their size
+    /// checks stay out of the data lines' path.
+    #[inline]
+    fn other_field<F: FnMut(Frame<'_>)>(
+        &mut self,
+        name: &str,
+        text: &str,
+        value_at: usize,
+        data: &Data<'_>,
+        sink: &mut F,
+    ) -> Result<(), ParseError> {
+        let value = &text[value_at..];
+        // The data so far plus what the line counts (see `with_max_event_size`): its value, or
+        // all of it for a field we do not know (while it is carried, nothing tells it apart).
+        let known = matches!(name, "" | "event" | "id" | "retry");
+        let counted = if known { value.len() } else { text.len() };
+        if self.data_len(data) + counted > self.max_event_size {
+            return Err(self.too_large());
+        }
+        match name {
+            "" => sink(Frame::Comment(value)),
             "event" => {
                 self.event_type.clear();
                 self.event_type.push_str(value);
@@ -534,6 +591,41 @@ impl Parser {
         self.data_start = 0;
         self.has_data = false;
     }
+}
+
+/// How many first bytes of a line [`counted_from`] needs: a BOM, the longest field name we know
+/// (`event`, `retry`), its colon and the space after it.
+const HEAD: usize = 3 + 5 + 1 + 1;
+
+/// Where the counted part of a line starts, from its first [`HEAD`] bytes (or all of it, when
+/// shorter), and whether it is a `data` line; `None` while its field name is still being read.
+/// Agrees with [`split_field`] and the BOM strip of [`Parser::process_line`].
+fn counted_from(head: &[u8], first_line: bool) -> Option<(usize, bool)> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let bom = if !first_line {
+        0
+    } else if head.starts_with(BOM) {
+        3
+    } else if BOM.starts_with(head) {
+        return None;
+    } else {
+        0
+    };
+    let rest = &head[bom..];
+    let Some(colon) = rest.iter().take(6).position(|&b| b == b':') else {
+        // No colon in the first 6 bytes: a name longer than any we know, counted whole.
+        return (rest.len() >= 6).then_some((bom, false));
+    };
+    let name = &rest[..colon];
+    if !matches!(name, b"" | b"data" | b"event" | b"id" | b"retry") {
+        return Some((bom, false));
+    }
+    let value_at = match rest.get(colon + 1) {
+        None => return None, // a space may follow
+        Some(b' ') => colon + 2,
+        Some(_) => colon + 1,
+    };
+    Some((bom + value_at, name == b"data"))
 }
 
 /// A line's field name and where its value starts (after the colon and one space).

@@ -476,3 +476,289 @@ proptest! {
         }
     }
 }
+
+/// Parses `chunks` with `limit` until the first error: the frames before it and the outcome.
+fn parse_limited<'a>(
+    limit: usize,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> (Vec<Owned>, Result<(), ParseError>) {
+    let mut p = Parser::new().with_max_event_size(limit);
+    let mut out = Vec::new();
+    for c in chunks {
+        if let Err(e) = p.feed(c, |f| out.push(Owned::from_frame(f))) {
+            return (out, Err(e));
+        }
+    }
+    (out, Ok(()))
+}
+
+/// The limit as documented at `with_max_event_size`, read off the whole decoded input: at each
+/// complete line, the event's data so far (as dispatched) plus what the line counts (its value
+/// for `data`, `event`, `id`, `retry` and comments, all of it otherwise). Returns the frames of the
+/// lines before the first one that fails, and whether one does. Only complete lines are checked:
+/// give it input that ends with a line end.
+fn limited_reference(limit: usize, input: &[u8]) -> (Vec<Owned>, bool) {
+    let decoded = String::from_utf8_lossy(input);
+    let text = decoded.strip_prefix('\u{FEFF}').unwrap_or(&decoded);
+    // Each line with where the next one starts, in bytes of `text`.
+    let mut lines = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'\r' || bytes[i] == b'\n' {
+            let next = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i + 2
+            } else {
+                i + 1
+            };
+            lines.push((&text[start..i], next));
+            start = next;
+            i = next;
+        } else {
+            i += 1;
+        }
+    }
+    // The data lines so far (each value and LF, as in the reference).
+    let mut data = String::new();
+    let mut line_start = 0;
+    for (line, next) in lines {
+        if line.is_empty() {
+            data.clear();
+        } else {
+            let (name, value) = match line.find(':') {
+                Some(i) => {
+                    let v = &line[i + 1..];
+                    (&line[..i], v.strip_prefix(' ').unwrap_or(v))
+                }
+                None => (line, ""),
+            };
+            let has_data = !data.is_empty();
+            let dispatched = data.len().saturating_sub(1);
+            let counted = match name {
+                "data" => dispatched + usize::from(has_data) + value.len(),
+                "" | "event" | "id" | "retry" => dispatched + value.len(),
+                _ => dispatched + line.len(),
+            };
+            if counted > limit {
+                // The frames of every line before this one.
+                let mut before = "\u{FEFF}".to_string();
+                before.push_str(&text[..line_start]);
+                return (reference(before.as_bytes()), true);
+            }
+            if name == "data" {
+                data.push_str(value);
+                data.push('\n');
+            }
+        }
+        line_start = next;
+    }
+    (reference(input), false)
+}
+
+/// The outcome of `input` with `limit` is the one of the whole input in one chunk, in 1-byte
+/// chunks and split at every point and every pair of points; returns it.
+fn same_outcome_in_every_chunking(
+    limit: usize,
+    input: &[u8],
+) -> (Vec<Owned>, Result<(), ParseError>) {
+    let whole = parse_limited(limit, [input]);
+    let show = || String::from_utf8_lossy(input).into_owned();
+    assert_eq!(
+        parse_limited(limit, input.chunks(1)),
+        whole,
+        "1-byte chunks, limit {limit}: {:?}",
+        show()
+    );
+    for i in 0..=input.len() {
+        for j in i..=input.len() {
+            let chunks = [&input[..i], &input[i..j], &input[j..]];
+            assert_eq!(
+                parse_limited(limit, chunks),
+                whole,
+                "split at {i} and {j}, limit {limit}: {:?}",
+                show()
+            );
+        }
+    }
+    whole
+}
+
+#[test]
+fn event_size_limit_is_the_same_in_every_chunking() {
+    for limit in [0usize, 1, 5, 8, 13, 40] {
+        // Events whose data is limit-6 ..= limit+1 bytes, in one line or several, after a BOM or
+        // not, with LF or CRLF: all pass up to the limit and fail past it, in every chunking.
+        for size in limit.saturating_sub(6)..=limit + 1 {
+            let payload: String = (0..size).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let mut layouts = vec![vec![payload.as_str()]];
+            if size >= 2 {
+                layouts.push(vec![&payload[..1], &payload[2..]]);
+            }
+            if size >= 5 {
+                layouts.push(vec![&payload[..2], &payload[3..3], &payload[4..]]);
+            }
+            for lines in layouts {
+                let data = lines.join("\n");
+                assert_eq!(data.len(), size);
+                for (bom, eol) in [
+                    ("", "\n"),
+                    ("\u{FEFF}", "\n"),
+                    ("", "\r\n"),
+                    ("\u{FEFF}", "\r\n"),
+                ] {
+                    let mut input = format!("{bom}:{eol}");
+                    for l in &lines {
+                        input.push_str(&format!("data: {l}{eol}"));
+                    }
+                    input.push_str(eol);
+                    // The next event parses: the limit is per event.
+                    let next = &"z"[..limit.min(1)];
+                    input.push_str(&format!("data: {next}{eol}{eol}"));
+                    let (frames, result) = same_outcome_in_every_chunking(limit, input.as_bytes());
+                    let comment = Owned::Comment(String::new());
+                    if size <= limit {
+                        assert_eq!(result, Ok(()), "limit {limit}: {input:?}");
+                        let expected =
+                            vec![comment, ev("message", &data, ""), ev("message", next, "")];
+                        assert_eq!(frames, expected, "limit {limit}: {input:?}");
+                    } else {
+                        assert_eq!(result, Err(ParseError::EventTooLarge { limit }));
+                        assert_eq!(frames, vec![comment], "limit {limit}: {input:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn event_size_limit_counts_every_field_the_same_in_every_chunking() {
+    // Data so far plus the line being read: its value for known fields and comments (the name,
+    // the colon, one space and a BOM never count), the whole line for other fields.
+    let cases: &[(&str, usize, bool)] = &[
+        ("data: abcd\nevent: efghij\n\n", 10, true),
+        ("data: abcd\nevent: efghijk\n\n", 10, false),
+        ("data: abcd\nid: efghij\n\n", 10, true),
+        ("data: abcd\nid: efghijk\n\n", 10, false),
+        ("data: abcd\n: efghij\n\n", 10, true),
+        ("data: abcd\n: efghijk\n\n", 10, false),
+        ("data: abcd\nretry: 123456\n\n", 10, true),
+        ("data: abcd\nretry: 1234567\n\n", 10, false),
+        ("data: abcd\nid: 1\x002345\n\n", 10, true),
+        ("data: abcd\nid: 1\x0023456\n\n", 10, false),
+        ("event:0123456789\n\n", 10, true),
+        ("event:0123456789x\n\n", 10, false),
+        ("\u{FEFF}:0123456789\n\n", 10, true),
+        ("\u{FEFF}:0123456789x\n\n", 10, false),
+        // Other fields: name, colon and value.
+        ("data: abcd\nfoo:ba\n\n", 10, true),
+        ("data: abcd\nfoo:bar\n\n", 10, false),
+        ("\u{FEFF}foo: 01234\n\n", 10, true),
+        ("\u{FEFF}foo: 012345\n\n", 10, false),
+        ("0123456789\n\n", 10, true),
+        ("0123456789x\n\n", 10, false),
+        ("data 56789\n\n", 10, true),
+        ("data 56789x\n\n", 10, false),
+        // Data: the joined data lines, LF included; `data` alone is an empty line of data.
+        ("data\ndata\ndata: 01234567\n\n", 10, true),
+        ("data\ndata\ndata: 012345678\n\n", 10, false),
+        ("data:0123456789\n\n", 10, true),
+        ("data:0123456789x\n\n", 10, false),
+        ("data:  123456789\n\n", 10, true),
+        ("data:  123456789x\n\n", 10, false),
+        // Invalid UTF-8 counts as decoded: U+FFFD is 3 bytes.
+        ("data: 0123\u{FFFD}\u{FFFD}\n\n", 10, true),
+        ("data: 01234\u{FFFD}\u{FFFD}\n\n", 10, false),
+        // Limit 0: only empty data.
+        ("data\n\n:\nevent\nid\n\n", 0, true),
+        ("data\ndata\n\n", 0, false),
+    ];
+    for &(input, limit, passes) in cases {
+        // The U+FFFD cases stand for raw invalid bytes.
+        let input = input.replace('\u{FFFD}', "\u{1}").into_bytes();
+        let input: Vec<u8> = input
+            .into_iter()
+            .map(|b| if b == 1 { 0xFF } else { b })
+            .collect();
+        let (frames, result) = same_outcome_in_every_chunking(limit, &input);
+        let show = String::from_utf8_lossy(&input);
+        assert_eq!(result.is_ok(), passes, "limit {limit}: {show:?}");
+        assert_eq!(
+            (frames, result.is_err()),
+            limited_reference(limit, &input),
+            "limit {limit}: {show:?}"
+        );
+    }
+}
+
+#[test]
+fn a_line_that_never_ends_fails_within_the_limit() {
+    // However it starts, a line without end is refused once its counted part passes the limit,
+    // holding no more than the limit (and a field name), never the whole line.
+    const LIMIT: usize = 1 << 20;
+    for start in [
+        &b""[..],
+        b"data: ",
+        b"data:",
+        b"data",
+        b": ",
+        b"event: ",
+        b"id:",
+        b"retry: ",
+        b"foo: ",
+        b"\xEF\xBB\xBFdata: ",
+        b"\xEF\xBB\xBF",
+        b"data: 01234\n",
+        b"data: 0\ndata: 1\n: x\n",
+    ] {
+        for size in [1, 7, 64 * 1024] {
+            let mut p = Parser::new().with_max_event_size(LIMIT);
+            let mut fed = 0;
+            let mut result = start.chunks(size).try_for_each(|c| p.feed(c, |_| {}));
+            fed += start.len();
+            let chunk = vec![b'x'; size];
+            while result.is_ok() && fed < 8 * LIMIT {
+                result = p.feed(&chunk, |_| {});
+                fed += size;
+            }
+            assert_eq!(result, Err(ParseError::EventTooLarge { limit: LIMIT }));
+            assert!(
+                fed <= start.len() + LIMIT + size,
+                "{:?} in chunks of {size}: refused after {fed} bytes",
+                String::from_utf8_lossy(start)
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Random streams with small limits: in one chunk, in random chunkings and in 1-byte chunks
+    /// alike, the outcome is the documented one.
+    #[test]
+    fn event_size_limit_matches_the_model_in_random_chunkings(
+        body in sse_bytes(),
+        limit in 0..40usize,
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        for input in [body.clone(), [&body[..], b"\n"].concat()] {
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for p in points {
+                chunks.push(&input[last..p]);
+                last = p;
+            }
+            chunks.push(&input[last..]);
+            let whole = parse_limited(limit, [&input[..]]);
+            prop_assert_eq!(parse_limited(limit, chunks), whole.clone());
+            prop_assert_eq!(parse_limited(limit, input.chunks(1)), whole.clone());
+            if input.last() == Some(&b'\n') {
+                let (frames, result) = whole;
+                prop_assert_eq!((frames, result.is_err()), limited_reference(limit, &input));
+            }
+        }
+    }
+}
