@@ -39,7 +39,8 @@ pub struct Options {
     /// Reconnect when no byte (comments included) arrives for this many milliseconds. Default
     /// none, as in the spec.
     pub inactivity_timeout_ms: Option<u64>,
-    /// The bound on one event, in bytes. Default [`DEFAULT_MAX_EVENT_SIZE`].
+    /// The bound on one event, in bytes, counted as [`crate::parser::Parser::with_max_event_size`]
+    /// says (the data as dispatched, whatever the chunking). Default [`DEFAULT_MAX_EVENT_SIZE`].
     pub max_event_size: usize,
     /// The last event ID to start from (sent on the first request when not empty).
     pub last_event_id: String,
