@@ -428,16 +428,7 @@ proptest! {
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
     ) {
         let expected = reference(&input);
-        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-        points.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut last = 0;
-        for p in points {
-            chunks.push(&input[last..p]);
-            last = p;
-        }
-        chunks.push(&input[last..]);
-        prop_assert_eq!(parse_chunks(chunks), expected.clone());
+        prop_assert_eq!(parse_chunks(cut(&input, &cuts)), expected.clone());
         prop_assert_eq!(parse_chunks(input.chunks(1)), expected);
     }
 
@@ -743,17 +734,8 @@ proptest! {
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
     ) {
         for input in [body.clone(), [&body[..], b"\n"].concat()] {
-            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-            points.sort_unstable();
-            let mut chunks = Vec::new();
-            let mut last = 0;
-            for p in points {
-                chunks.push(&input[last..p]);
-                last = p;
-            }
-            chunks.push(&input[last..]);
             let whole = parse_limited(limit, [&input[..]]);
-            prop_assert_eq!(parse_limited(limit, chunks), whole.clone());
+            prop_assert_eq!(parse_limited(limit, cut(&input, &cuts)), whole.clone());
             prop_assert_eq!(parse_limited(limit, input.chunks(1)), whole.clone());
             if input.last() == Some(&b'\n') {
                 let (frames, result) = whole;
@@ -761,4 +743,18 @@ proptest! {
             }
         }
     }
+}
+
+/// `input` cut at the points `cuts` pick (sorted; empty chunks allowed).
+fn cut<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut last = 0;
+    for p in points {
+        chunks.push(&input[last..p]);
+        last = p;
+    }
+    chunks.push(&input[last..]);
+    chunks
 }
