@@ -208,6 +208,15 @@ impl Builder {
         self.options
             .validate()
             .map_err(|e| BuildError(e.to_string()))?;
+        // Fetch's rule (no CR, LF or NUL) is sse-core's; the http crate also refuses the other
+        // control characters, which it cannot send: say so now, not at the first attempt.
+        for (name, value) in &self.options.headers {
+            if reqwest::header::HeaderValue::from_bytes(value.as_bytes()).is_err() {
+                return Err(BuildError(format!(
+                    "invalid option headers: the value of {name} holds a control character the HTTP client cannot send"
+                )));
+            }
+        }
         let client = match self.client {
             Some(c) => c,
             None => reqwest::Client::builder()
@@ -359,7 +368,8 @@ impl EventSource {
                 self.act(action);
             }
             Ok(Ok(builder)) => self.io = Io::Sending(conn, Box::pin(builder.send())),
-            // Validated at build time: only a bug gets here; it fails the attempt, no panic.
+            // A per-attempt header value with a control character the http crate cannot send
+            // (static ones are refused at build time): the user's own failure, no panic.
             Ok(Err(e)) => {
                 self.cause = Some(e);
                 let action = self.machine.on_error(conn, Failure::request(), now);

@@ -655,6 +655,7 @@ async fn bad_options_fail_at_build_and_values_are_trimmed() {
             "last_event_id",
         ),
         (EventSource::builder(at).max_event_size(0), "max_event_size"),
+        (EventSource::builder(at).header("X", "a\u{1}b"), "headers"),
         (EventSource::builder("not a url"), "URL"),
     ];
     for (b, name) in cases {
