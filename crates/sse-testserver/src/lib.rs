@@ -27,7 +27,8 @@
 //! | `/log?token=T` | the request log of `T` |
 //!
 //! A script: `{"status":200, "headers":[["X","y"]], "steps":[{"write":"data: a\n\n"},
-//! {"hex":"efbbbf"}, {"sleep":50}], "end":"close"}`; `end` is `close` (end the body), `hang` (never
+//! {"hex":"efbbbf"}, {"sleep":50}, {"repeat":{"text":"x","times":9}}, {"trickle":{"text":"x","times":9}}],
+//! "end":"close"}`; `end` is `close` (end the body), `hang` (never
 //! end) or `reset` (break the connection). The content type is `text/event-stream` unless a
 //! header names another.
 
@@ -194,6 +195,14 @@ pub enum Step {
         /// How often.
         times: usize,
     },
+    /// Write `text` `times` times, each as a chunk of its own (at most 1 M chunks): a long line in
+    /// tiny reads, which a parser that rescans what it carries cannot finish.
+    Trickle {
+        /// One chunk.
+        text: String,
+        /// How many.
+        times: usize,
+    },
 }
 
 /// How a scripted body ends.
@@ -226,6 +235,38 @@ pub struct LogEntry {
     pub version: String,
     /// The client's address: requests over one connection share it.
     pub peer: String,
+    /// When the request arrived, in Unix ms.
+    #[serde(default)]
+    pub at: u64,
+    /// When the response ended, in Unix ms: its body was sent to the end, or the client went away
+    /// (seen at the next write, or at once while a script hangs). `None` while it is still open.
+    #[serde(default)]
+    pub ended: Option<u64>,
+}
+
+/// The server's clock, in Unix ms.
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Stamps `ended` on a log entry when the response body it rides on is dropped.
+struct EndStamp {
+    state: AppState,
+    token: String,
+    index: usize,
+}
+
+impl Drop for EndStamp {
+    fn drop(&mut self) {
+        let at = unix_ms();
+        self.state.with(&self.token, |t| {
+            if let Some(e) = t.log.get_mut(self.index) {
+                e.ended = Some(at);
+            }
+        });
+    }
 }
 
 #[derive(Default)]
@@ -410,7 +451,7 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
                 .ok()
                 .and_then(|Query(mut q)| q.remove("token")),
         };
-        let req = match token {
+        match token {
             Some(token) => {
                 let (parts, body) = req.into_parts();
                 let peer = parts
@@ -441,13 +482,30 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
                     version: format!("{:?}", parts.version),
                     peer,
+                    at: unix_ms(),
+                    ended: None,
                 };
-                state.with(&token, |t| t.log.push(entry));
-                Request::from_parts(parts, Body::from(bytes))
+                let index = state.with(&token, |t| {
+                    t.log.push(entry);
+                    t.log.len() - 1
+                });
+                let stamp = EndStamp {
+                    state: state.clone(),
+                    token,
+                    index,
+                };
+                let res = next
+                    .run(Request::from_parts(parts, Body::from(bytes)))
+                    .await;
+                let (parts, body) = res.into_parts();
+                let body = futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+                    let _ = &stamp;
+                    chunk
+                });
+                Response::from_parts(parts, Body::from_stream(body))
             }
-            None => req,
-        };
-        next.run(req).await
+            None => next.run(req).await,
+        }
     };
     let h = res.headers_mut();
     match origin {
@@ -591,6 +649,15 @@ fn play(script: Script) -> Response<Body> {
                 }
                 Step::Sleep(ms) => {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    continue;
+                }
+                Step::Trickle { text, times } => {
+                    let chunk = Bytes::from(text);
+                    for _ in 0..times.min(1 << 20) {
+                        if !out.send(chunk.clone()).await {
+                            return;
+                        }
+                    }
                     continue;
                 }
             };

@@ -154,6 +154,57 @@ async fn hang_keeps_the_stream_open() {
     assert!(more.is_err(), "a hanging stream must not end");
 }
 
+/// The log stamps a request's arrival, and the end of its response when the client goes away
+/// from a hanging stream (what the scenario table's `ended` reads), not before.
+#[tokio::test]
+async fn the_log_stamps_arrival_and_the_end_of_the_response() {
+    let s = server().await;
+    let url = inline(
+        &s.url(),
+        "stamps",
+        serde_json::json!({"steps": [{"write": ": hi\n"}], "end": "hang"}),
+    );
+    let mut body = get(url).await.bytes_stream();
+    body.next().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let open = log(&s.url(), "stamps").await;
+    assert_eq!(open[0].ended, None, "still open");
+    assert!(open[0].at > 1_600_000_000_000, "Unix ms: {}", open[0].at);
+    let dropped = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    drop(body);
+    let mut ended = None;
+    for _ in 0..100 {
+        ended = log(&s.url(), "stamps").await[0].ended;
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ended = ended.expect("the end is stamped");
+    assert!(
+        ended >= dropped && ended - dropped < 200,
+        "{ended} vs {dropped}"
+    );
+}
+
+/// `trickle` writes each piece as a chunk of its own.
+#[tokio::test]
+async fn trickle_writes_tiny_chunks() {
+    let s = server().await;
+    let url = inline(
+        &s.url(),
+        "trickle",
+        serde_json::json!({"steps": [{"trickle": {"text": "x", "times": 2000}}]}),
+    );
+    let (got, broken) = chunks(get(url).await).await;
+    assert!(!broken);
+    assert_eq!(got.concat(), vec![b'x'; 2000]);
+    assert!(got.len() > 100, "{} chunks", got.len());
+}
+
 #[tokio::test]
 async fn stored_scripts_play_per_connection_and_the_log_records_requests() {
     let s = server().await;
