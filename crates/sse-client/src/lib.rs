@@ -27,6 +27,9 @@
 //! HTTP error, reconnect after the reconnection time (3 s, or the server's `retry:`) with
 //! `Last-Event-ID` after a network error or the end of the stream. Every extension is an option of
 //! [`Builder`], with the same words as the browser client.
+//!
+//! Comments (`: heartbeat`) are dropped unless [`Builder::on_comment`] asks for them, in stream
+//! order; [`EventSource::restart`] reconnects on demand (new credentials, a stale stream).
 
 #![warn(missing_docs)]
 
@@ -34,7 +37,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -54,6 +57,9 @@ pub type HeadersFn =
 pub type ClassifyFn = Arc<dyn Fn(&Failure, Decision) -> Decision + Send + Sync>;
 
 type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The user's comment callback ([`Builder::on_comment`]).
+type CommentFn = Box<dyn FnMut(&str) + Send>;
 
 /// What went wrong: the reconnect machine's [`sse_core::reconnect::Error`] (whose accessors it
 /// derefs to: `kind()`, `status()`, `will_retry()`, `retry_in()`, `gave_up()`, `attempt()`), and
@@ -117,6 +123,7 @@ pub struct Builder {
     options: Options,
     headers_fn: Option<HeadersFn>,
     classify_fn: Option<ClassifyFn>,
+    comment_fn: Option<CommentFn>,
     client: Option<reqwest::Client>,
     seed: Option<u64>,
 }
@@ -160,6 +167,18 @@ impl Builder {
         F: Fn(&Failure, Decision) -> Decision + Send + Sync + 'static,
     {
         self.classify_fn = Some(Arc::new(f));
+        self
+    }
+    /// Calls `f` with the text of every comment line (after the `:`, one leading space
+    /// stripped: `: hi` gives `"hi"`), such as a server's heartbeats. It is called from the
+    /// stream's `poll_next` when the comment's turn comes: after every earlier event was yielded
+    /// and before any later one, so a consumer that records both sees the stream's order. Without
+    /// it, comments are dropped as they are parsed (nothing is allocated for them).
+    pub fn on_comment<F>(mut self, f: F) -> Builder
+    where
+        F: FnMut(&str) + Send + 'static,
+    {
+        self.comment_fn = Some(Box::new(f));
         self
     }
     /// Reconnect when nothing (not even a comment) arrives for this long; it covers the whole
@@ -238,13 +257,23 @@ impl Builder {
             armed: None,
             io: Io::Idle,
             queue: VecDeque::new(),
+            on_comment: self.comment_fn,
             cause: None,
             started: false,
+            waker: None,
         })
     }
 }
 
 type Classifier = Box<dyn FnMut(&Failure, Decision) -> Decision + Send>;
+
+/// What waits to be handed to the user, in stream order.
+enum Queued {
+    /// An item of the stream.
+    Item(Result<Event, Error>),
+    /// A comment for [`Builder::on_comment`] (only queued when it is set).
+    Comment(String),
+}
 
 /// What the driver is waiting for: one step of the attempt under way.
 enum Io {
@@ -269,10 +298,14 @@ pub struct EventSource {
     /// The deadline the timer is set for.
     armed: Option<u64>,
     io: Io,
-    queue: VecDeque<Result<Event, Error>>,
+    queue: VecDeque<Queued>,
+    on_comment: Option<CommentFn>,
     /// The transport error behind the failure being reported, for `Error::source`.
     cause: Option<Cause>,
     started: bool,
+    /// The task that last got `Pending`, woken when [`EventSource::restart`] or
+    /// [`EventSource::close`] changes what there is to poll.
+    waker: Option<Waker>,
 }
 
 impl EventSource {
@@ -282,6 +315,7 @@ impl EventSource {
             options: Options::new(url),
             headers_fn: None,
             classify_fn: None,
+            comment_fn: None,
             client: None,
             seed: None,
         }
@@ -302,6 +336,42 @@ impl EventSource {
         let action = self.machine.close();
         self.act(action);
         self.queue.clear();
+        self.wake();
+    }
+
+    /// Drops the connection (or the wait for the next attempt) and reconnects now, sending the
+    /// last event ID, as after a network error; but it is no failure: no error item is yielded
+    /// and no failed attempt is counted (a stream that was healthy even starts the backoff
+    /// over). For when the stream should be made again although nothing failed: the
+    /// credentials of [`Builder::headers_with`] changed, or the application suspects a stale
+    /// connection. Events already received are still yielded, and the new attempt resumes after
+    /// the last of them. Nothing happens when the stream is closed or not yet polled.
+    ///
+    /// The reconnect machine decides, as for every other input
+    /// ([`sse_core::reconnect::Machine::restart`]); the driver drops what it holds and does the
+    /// returned action, and wakes the task polling the stream so that the new attempt starts.
+    pub fn restart(&mut self) {
+        let action = self.machine.restart(self.now_ms());
+        if action != Action::None {
+            // Every action but None and Open drops the fetch under way.
+            self.io = Io::Idle;
+        }
+        self.act(action);
+        self.wake();
+    }
+
+    fn wake(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Keeps the waker of the task that got `Pending`, for [`EventSource::restart`] and
+    /// [`EventSource::close`].
+    fn park(&mut self, cx: &Context<'_>) {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.waker = Some(cx.waker().clone());
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -319,10 +389,10 @@ impl EventSource {
             Action::Wait(error) | Action::Fail(error) => {
                 self.io = Io::Idle;
                 let source = self.cause.take();
-                self.queue.push_back(Err(Error {
+                self.queue.push_back(Queued::Item(Err(Error {
                     inner: error,
                     source,
-                }));
+                })));
             }
             Action::Pause | Action::Close => self.io = Io::Idle,
         }
@@ -433,11 +503,15 @@ impl EventSource {
                 match chunk {
                     Some(Ok(bytes)) => {
                         let queue = &mut self.queue;
-                        self.machine.on_chunk(conn, &bytes, now(), |frame| {
-                            if let Frame::Event(e) = frame {
-                                queue.push_back(Ok(e.to_owned()));
-                            }
-                        })
+                        let comments = self.on_comment.is_some();
+                        self.machine
+                            .on_chunk(conn, &bytes, now(), |frame| match frame {
+                                Frame::Event(e) => queue.push_back(Queued::Item(Ok(e.to_owned()))),
+                                Frame::Comment(text) if comments => {
+                                    queue.push_back(Queued::Comment(text.to_owned()));
+                                }
+                                _ => {}
+                            })
                     }
                     Some(Err(e)) => {
                         self.cause = Some(Box::new(e));
@@ -492,13 +566,21 @@ impl Stream for EventSource {
             this.act(action);
         }
         for _ in 0..CHUNKS_PER_POLL {
-            if let Some(item) = this.queue.pop_front() {
-                return Poll::Ready(Some(item));
+            while let Some(queued) = this.queue.pop_front() {
+                match queued {
+                    Queued::Item(item) => return Poll::Ready(Some(item)),
+                    Queued::Comment(text) => {
+                        if let Some(f) = &mut this.on_comment {
+                            f(&text);
+                        }
+                    }
+                }
             }
             if this.machine.ready_state() == ReadyState::Closed {
                 return Poll::Ready(None);
             }
             if !this.poll_timer(cx) && !this.poll_io(cx) {
+                this.park(cx);
                 return Poll::Pending;
             }
         }
