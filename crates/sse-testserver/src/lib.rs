@@ -346,6 +346,11 @@ pub async fn serve(
     };
     for listener in [main, cross] {
         let app = app.clone();
+        // Without TCP_NODELAY the end of a response on a reused connection waits ~40 ms for
+        // the delayed ACK (Nagle): every reconnect test would measure the server, not the client.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app).await {
@@ -386,6 +391,7 @@ async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, a
         let Ok((tcp, peer)) = listener.accept().await else {
             continue;
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app
             .clone()
