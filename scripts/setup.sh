@@ -12,6 +12,8 @@ die() { printf '\033[31msetup FAILED:\033[0m %s\n' "$*" >&2; exit 1; }
 WB_VERSION=$(sed -n 's/^wasm-bindgen = { *version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
 [ -n "$WB_VERSION" ] || die "could not read the pinned wasm-bindgen version (=X) from Cargo.toml"
 WASM_PACK_VERSION=0.15.1
+# Builds with the stable rustc here (the fuzz build itself needs RUSTC_BOOTSTRAP=1: scripts/fuzz.sh).
+CARGO_FUZZ_VERSION=0.13.2
 
 command -v cargo >/dev/null || die "cargo is missing: this machine kind ships Rust by rustup"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -40,6 +42,14 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERS
     || die "cargo install wasm-pack failed"
 fi
 
+# The parser's differential fuzz target (scripts/fuzz.sh, 30 s in `npm test`).
+if [ "$(cargo-fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+  step "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 min)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force \
+    || die "cargo install cargo-fuzz failed"
+fi
+command -v c++ >/dev/null || die "no C++ compiler (c++): the fuzz build compiles libFuzzer (apt-get install g++)"
+
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   step "apt-get install chromium chromium-driver"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -65,4 +75,4 @@ case "$WASM_OPT" in
   "$PWD/node_modules/.bin/wasm-opt") ;;
   *) die "wasm-opt from npm binaryen is not first on PATH (found: ${WASM_OPT:-none})" ;;
 esac
-step "ready (wasm-bindgen $WB_VERSION, wasm-pack $WASM_PACK_VERSION, $(chromium --version 2>/dev/null | grep -o 'Chromium [0-9.]*'))"
+step "ready (wasm-bindgen $WB_VERSION, wasm-pack $WASM_PACK_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, $(chromium --version 2>/dev/null | grep -o 'Chromium [0-9.]*'))"

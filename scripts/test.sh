@@ -55,6 +55,7 @@ check clippy-host cargo clippy --workspace "${NOT_HOST[@]}" --all-targets -- -D 
 check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core -p yew-counter -p leptos-counter --all-targets -- -D warnings
 check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
+check fuzz-parser bash scripts/fuzz.sh 30
 
 suite cargo-test sum cargo test --workspace "${NOT_HOST[@]}"
 
