@@ -5,7 +5,7 @@
 //! `js/io.js`: the engine tells it what to start, and every outcome comes back through one
 //! callback, so no executor is needed. The machine is never borrowed while user code runs,
 //! except the user's classifier, which the machine calls: an input that arrives meanwhile (a
-//! `close()` from inside it) is applied as soon as the machine is free.
+//! `close()` or `restart()` from inside it) is applied as soon as the machine is free.
 
 use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
@@ -73,6 +73,9 @@ type WebMachine = Machine<Classifier>;
 pub(crate) enum Input {
     Start,
     Close,
+    /// `restart()`: the machine drops the connection and reconnects now (no error, no failed
+    /// attempt); the engine only does the [`Action::Connect`] it answers.
+    Restart,
     Abort,
     Hidden(bool),
     Online(bool),
@@ -90,8 +93,9 @@ pub trait Sink: 'static {
     /// platform's or the user's error behind it, with its words (`[error, words]`, or
     /// undefined when none: see [`cause_parts`]).
     fn error(&self, error: &Error, state: ReadyState, cause: &JsValue);
-    /// Dropped while hidden or offline: CONNECTING, no event.
-    fn pause(&self);
+    /// CONNECTING, no event: a new attempt is made (the first, after a wait, or a `restart()`),
+    /// or the connection was dropped while hidden or offline.
+    fn connecting(&self);
     /// Closed by `close()`: no event.
     fn closed(&self) {}
 }
@@ -105,7 +109,9 @@ type Callback = Closure<dyn Fn(u8, f64, JsValue)>;
 
 struct Shared<S> {
     machine: RefCell<WebMachine>,
-    /// Inputs that arrived while the machine was busy (from inside the user's classifier).
+    /// Inputs that arrived while the machine was busy (from inside the user's classifier). Taken
+    /// last first, which is as good: a `close()` wins either way (`restart()` is nothing once
+    /// closed).
     later: RefCell<Vec<Input>>,
     sink: S,
     io: Io,
@@ -180,6 +186,7 @@ fn apply<S: Sink>(s: &Rc<Shared<S>>, input: Input) {
         match input {
             Input::Start => m.start(now),
             Input::Close => m.close(),
+            Input::Restart => m.restart(now),
             Input::Abort => m.abort(),
             Input::Hidden(on) => m.set_hidden(on, now),
             Input::Online(on) => m.set_online(on, now),
@@ -238,19 +245,20 @@ fn settled<S: Sink>(s: &Rc<Shared<S>>, what: u8, conn: Conn, value: JsValue) {
 fn act<S: Sink>(s: &Rc<Shared<S>>, action: Action, cause: &JsValue) {
     match action {
         Action::None | Action::Open => {}
-        Action::Connect(conn) => {
+        Action::Connect(_) | Action::Pause => {
             s.io.stop();
-            // Not borrowed: this runs the user's header and body functions.
-            s.io.prepare(conn.0 as f64);
+            // The sink hears CONNECTING from here, as every state (after a `restart()` it was
+            // OPEN).
+            s.sink.connecting();
+            if let Action::Connect(conn) = action {
+                // Not borrowed: this runs the user's header and body functions.
+                s.io.prepare(conn.0 as f64);
+            }
         }
         Action::Wait(error) | Action::Fail(error) => {
             s.io.stop();
             let state = s.machine.borrow().ready_state();
             s.sink.error(&error, state, cause);
-        }
-        Action::Pause => {
-            s.io.stop();
-            s.sink.pause();
         }
         Action::Close => {
             s.io.stop();

@@ -23,6 +23,8 @@ use crate::engine::{cause_parts, Engine, Input, Sink};
 type HeadersFn = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>>>>>;
 /// A classification hook: the failure and the built-in decision in, the decision out.
 type ClassifyFn = Rc<dyn Fn(&Failure, Decision) -> Decision>;
+/// The user's comment callback (shared, as a [`Builder`] is `Clone`).
+type CommentFn = Rc<RefCell<dyn FnMut(&str)>>;
 
 /// What went wrong: the reconnect machine's [`sse_core::reconnect::Error`] (whose accessors it
 /// derefs to: `kind()`, `status()`, `will_retry()`, `retry_in()`, `gave_up()`, `attempt()`), and
@@ -81,6 +83,7 @@ pub struct Builder {
     options: Options,
     headers_fn: Option<HeadersFn>,
     classify_fn: Option<ClassifyFn>,
+    comment_fn: Option<CommentFn>,
 }
 
 impl Builder {
@@ -147,6 +150,14 @@ impl Builder {
         self.options.with_credentials = yes;
         self
     }
+    /// Called with each comment line (`: text`, the one leading space stripped) in stream order:
+    /// from [`Stream::poll_next`], once every event before it was yielded and before any after
+    /// it. Comments are mostly keep-alives, but some servers put progress or debugging there.
+    /// Without it they are dropped as they are parsed, at no cost.
+    pub fn on_comment(mut self, f: impl FnMut(&str) + 'static) -> Builder {
+        self.comment_fn = Some(Rc::new(RefCell::new(f)));
+        self
+    }
     /// Replaces every option at once (the URL included).
     pub fn options(mut self, options: Options) -> Builder {
         self.options = options;
@@ -182,21 +193,31 @@ impl Builder {
         };
         let sink = RustSink {
             queue: queue.clone(),
+            comments: self.comment_fn.is_some(),
         };
         let engine = Engine::new(self.options, classifier, &init, sink);
         engine.input(Input::Start);
         Ok(EventSource {
             engine,
             queue,
+            on_comment: self.comment_fn,
             _headers: headers,
         })
     }
 }
 
+/// What the stream hands out, in stream order.
+enum Item {
+    /// An item of the stream.
+    Next(Result<Event, Error>),
+    /// A comment, for [`Builder::on_comment`] (only queued when there is one).
+    Comment(String),
+}
+
 /// What the engine delivered and the stream has not handed out yet.
 #[derive(Default)]
 struct Queue {
-    items: RefCell<VecDeque<Result<Event, Error>>>,
+    items: RefCell<VecDeque<Item>>,
     waker: RefCell<Option<Waker>>,
 }
 
@@ -210,6 +231,8 @@ impl Queue {
 
 struct RustSink {
     queue: Rc<Queue>,
+    /// The user asked for comments.
+    comments: bool,
 }
 
 impl Sink for RustSink {
@@ -217,9 +240,12 @@ impl Sink for RustSink {
         self.queue.wake();
     }
     fn frame(&self, frame: &Frame<'_>) {
-        if let Frame::Event(e) = frame {
-            self.queue.items.borrow_mut().push_back(Ok(e.to_owned()));
-        }
+        let item = match frame {
+            Frame::Event(e) => Item::Next(Ok(e.to_owned())),
+            Frame::Comment(c) if self.comments => Item::Comment((*c).into()),
+            _ => return,
+        };
+        self.queue.items.borrow_mut().push_back(item);
     }
     fn flush(&self) {
         self.queue.wake();
@@ -229,13 +255,16 @@ impl Sink for RustSink {
             inner: *error,
             cause: cause_parts(cause).1,
         };
-        self.queue.items.borrow_mut().push_back(Err(e));
+        self.queue.items.borrow_mut().push_back(Item::Next(Err(e)));
         self.queue.wake();
     }
-    fn pause(&self) {
+    fn connecting(&self) {
         self.queue.wake();
     }
     fn closed(&self) {
+        // Nothing after close(), as the JS close() and sse-client: what is still queued (the
+        // rest of a chunk, say) is dropped.
+        self.queue.items.borrow_mut().clear();
         self.queue.wake();
     }
 }
@@ -246,6 +275,7 @@ impl Sink for RustSink {
 pub struct EventSource {
     engine: Engine<RustSink>,
     queue: Rc<Queue>,
+    on_comment: Option<CommentFn>,
     _headers: Option<Closure<dyn Fn() -> js_sys::Promise>>,
 }
 
@@ -256,6 +286,7 @@ impl EventSource {
             options: Options::new(url),
             headers_fn: None,
             classify_fn: None,
+            comment_fn: None,
         }
     }
 
@@ -269,17 +300,36 @@ impl EventSource {
         self.engine.machine().last_event_id().into()
     }
 
-    /// Closes now: the fetch and every timer are dropped; the stream ends once what was already
-    /// received is handed out.
+    /// Closes now: the fetch and every timer are dropped, and so is what was received but not
+    /// handed out yet (as the JS `close()` and sse-client's): the stream ends at once.
     pub fn close(&self) {
         self.engine.input(Input::Close);
+    }
+
+    /// Drops the connection and reconnects now with the last event ID, as after a network error
+    /// but with no `Err` item and no failed attempt counted (the state is
+    /// [`ReadyState::Connecting`] until the new response opens). What was already received is
+    /// still handed out, so nothing is lost or repeated. Nothing when closed.
+    pub fn restart(&self) {
+        self.engine.input(Input::Restart);
     }
 
     /// [`Stream::poll_next`] through a shared reference, for handles kept in an `Rc` (the
     /// framework hooks poll it and close it from their cleanup).
     pub fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
-        if let Some(item) = self.queue.items.borrow_mut().pop_front() {
-            return Poll::Ready(Some(item));
+        loop {
+            // Not borrowed while the user's callback runs: it may close or restart the stream.
+            let item = self.queue.items.borrow_mut().pop_front();
+            match item {
+                Some(Item::Next(item)) => return Poll::Ready(Some(item)),
+                Some(Item::Comment(text)) => {
+                    // Busy only if the callback polls this stream itself: then it is skipped.
+                    if let Some(Ok(mut f)) = self.on_comment.as_ref().map(|f| f.try_borrow_mut()) {
+                        f(&text);
+                    }
+                }
+                None => break,
+            }
         }
         if self.ready_state() == ReadyState::Closed {
             return Poll::Ready(None);

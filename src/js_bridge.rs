@@ -18,7 +18,7 @@ use crate::engine::{cause_parts, Classifier, Engine, Input, Sink};
 extern "C" {
     /// The JS shell's hooks (`js/event_source.js`): `started(reconnectionTime)`, `open(url)`,
     /// `frames(meta, text)`, `error(kind, status, message, retryIn, attempt, gaveUp,
-    /// readyState, cause)`, `pause()`, `classify(kind, status, retry)`.
+    /// readyState, cause)`, `connecting()`, `classify(kind, status, retry)`.
     #[derive(Clone)]
     pub type Hooks;
     #[wasm_bindgen(method, js_name = started)]
@@ -40,8 +40,8 @@ extern "C" {
         ready_state: u16,
         cause: &JsValue,
     );
-    #[wasm_bindgen(method, js_name = pause)]
-    fn hook_pause(this: &Hooks);
+    #[wasm_bindgen(method, js_name = connecting)]
+    fn hook_connecting(this: &Hooks);
     #[wasm_bindgen(method, js_name = classify)]
     fn hook_classify(this: &Hooks, kind: &str, status: Option<u16>, retry: bool) -> JsValue;
 }
@@ -49,12 +49,14 @@ extern "C" {
 // Frame codes in `meta` (the same as `js/event_source.js`): an event is `EVENT` plus `TYPED` when
 // its type is not `message` and plus `NEW_ID` when it changed the ID (each then has a field in
 // `text`); `RETRY` is followed by the time in milliseconds; `ID` is an ID set by a block without
-// data.
+// data; `COMMENT` is a comment line (its text in `text`), sent only when the user gave
+// `onComment`, in stream order among the events.
 const EVENT: u8 = 0;
 const TYPED: u8 = 1;
 const NEW_ID: u8 = 2;
 const RETRY: u8 = 4;
 const ID: u8 = 5;
+const COMMENT: u8 = 6;
 
 /// The JS shell as a [`Sink`]: a chunk's frames go over in one call, as numbers (`meta`: a code
 /// per frame, and the retry time) and one string holding every field, each ended by CR (which no
@@ -63,6 +65,9 @@ pub struct JsSink {
     hooks: Hooks,
     meta: RefCell<Vec<f64>>,
     text: RefCell<String>,
+    /// The user gave `onComment`. Without it comments stay here: most streams send them only
+    /// as keep-alives, and a chunk of them would otherwise cost a call into JS.
+    comments: bool,
 }
 
 impl JsSink {
@@ -98,6 +103,10 @@ impl Sink for JsSink {
             Frame::Id(id) => {
                 self.push_text(id);
                 meta.push(ID.into());
+            }
+            Frame::Comment(c) if self.comments => {
+                self.push_text(c);
+                meta.push(COMMENT.into());
             }
             Frame::Comment(_) => {}
         }
@@ -135,8 +144,8 @@ impl Sink for JsSink {
         );
     }
 
-    fn pause(&self) {
-        self.hooks.hook_pause();
+    fn connecting(&self) {
+        self.hooks.hook_connecting();
     }
 }
 
@@ -173,15 +182,15 @@ impl Source {
     /// option.
     #[wasm_bindgen(constructor)]
     pub fn new(hooks: Hooks, url: &str, options: Array, init: JsValue) -> Result<Source, JsValue> {
-        let (options, user_classify) = crate::options::read(url, &options).map_err(|e| {
+        let read = crate::options::read(url, &options).map_err(|e| {
             let mut m = String::from("sse-web: option ");
             m.push_str(&e.js_name());
             m.push(' ');
             m.push_str(e.reason);
             JsValue::from(js_sys::TypeError::new(&m))
         })?;
-        hooks.hook_started(options.retry.reconnection_time_ms as f64);
-        let classifier = if user_classify {
+        hooks.hook_started(read.options.retry.reconnection_time_ms as f64);
+        let classifier = if read.user_classify {
             js_classifier(hooks.clone())
         } else {
             Box::new(|_: &Failure, d: Decision| d)
@@ -190,9 +199,10 @@ impl Source {
             hooks,
             meta: RefCell::new(Vec::new()),
             text: RefCell::new(String::new()),
+            comments: read.comments,
         };
         Ok(Source {
-            engine: Engine::new(options, classifier, &init, sink),
+            engine: Engine::new(read.options, classifier, &init, sink),
         })
     }
 
@@ -205,6 +215,15 @@ impl Source {
     pub fn close(&self) -> u16 {
         self.engine.input(Input::Close);
         ReadyState::Closed as u16
+    }
+
+    /// `restart()`: drops the connection and reconnects now with the last event ID, as after a
+    /// network error but with no `error` event and no failed attempt counted (the machine's
+    /// decision: the state becomes CONNECTING through the `connecting` hook, and `open` fires
+    /// again). Nothing when closed. Safe from inside any handler: the engine is not busy then,
+    /// or (inside `retry.classify`) it applies it once it is free.
+    pub fn restart(&self) {
+        self.engine.input(Input::Restart);
     }
 
     /// News from the platform: `ABORTED` (0: the abort signal fired, closes with an `aborted`

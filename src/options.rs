@@ -24,10 +24,20 @@ const JITTER: u32 = 15;
 const RESET_AFTER: u32 = 16;
 const CLASSIFY: u32 = 17;
 const HEADERS: u32 = 18;
+const ON_COMMENT: u32 = 19;
 
-/// The options `a` (readOptions' array) gives for `url`, and whether `retry.classify` is the
-/// user's function; checked by [`Options::validate`].
-pub(crate) fn read(url: &str, a: &Array) -> Result<(Options, bool), InvalidOption> {
+/// What [`read`] makes of readOptions' array.
+pub(crate) struct Read {
+    /// The options, checked by [`Options::validate`].
+    pub options: Options,
+    /// `retry.classify` is the user's function.
+    pub user_classify: bool,
+    /// `onComment` is given: comments cross to JS (else they are dropped in Rust, at no cost).
+    pub comments: bool,
+}
+
+/// The options `a` (readOptions' array) gives for `url`.
+pub(crate) fn read(url: &str, a: &Array) -> Result<Read, InvalidOption> {
     let num = |i| a.get(i).as_f64();
     let ms = |i| num(i).map(|n| n as u64);
     let flag = |i| a.get(i).as_bool();
@@ -84,5 +94,9 @@ pub(crate) fn read(url: &str, a: &Array) -> Result<(Options, bool), InvalidOptio
         _ => {}
     }
     o.validate()?;
-    Ok((o, classify.as_deref() == Some("function")))
+    Ok(Read {
+        options: o,
+        user_classify: classify.as_deref() == Some("function"),
+        comments: flag(ON_COMMENT).unwrap_or(false),
+    })
 }

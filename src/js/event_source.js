@@ -13,6 +13,7 @@ const TYPED = 1;
 const NEW_ID = 2;
 const RETRY = 4;
 const ID = 5;
+const COMMENT = 6;
 // What the engine's signal(what, on) is told (src/js_bridge.rs).
 const ABORTED = 0;
 const HIDDEN = 1;
@@ -21,7 +22,7 @@ const ONLINE = 2;
 // readOptions' array, by position (src/options.rs reads it by the same names, in the same order;
 // tests/node/codes.test.mjs checks it): method withCredentials inactivityTimeout maxEventSize
 // lastEventId lastEventIdQuery pauseWhenHidden reconnectOnOnline preset reconnectionTime minDelay
-// maxAttempts backoff factor maxDelay jitter resetAfter classify headers
+// maxAttempts backoff factor maxDelay jitter resetAfter classify headers onComment
 
 const bad = (name, what) => new TypeError(`sse-web: option ${name} must be ${what}`);
 // Each converter takes (value, name) and is skipped for undefined (the default applies).
@@ -47,6 +48,11 @@ const oneOf = (...allowed) => (v, n) => {
 };
 // WebIDL's boolean: any value converts.
 const flag = (v) => Boolean(v);
+// A callback option: given or not (the function itself stays with the shell).
+const fn = (v, n) => {
+  if (typeof v !== 'function') throw bad(n, 'a function');
+  return true;
+};
 const read = (v, n, f) => (v === undefined ? undefined : f(v, n));
 
 /** `init` as the array listed above (undefined where not given), converted as the platform
@@ -74,6 +80,7 @@ export function readOptions(init) {
     read(b?.resetAfter, 'retry.backoff.resetAfter', ms),
     typeof c === 'function' ? 'function' : read(c, 'retry.classify', oneOf('spec', 'transient')),
     typeof o.headers === 'function' ? undefined : o.headers,
+    read(o.onComment, 'onComment', fn),
   ];
 }
 
@@ -145,6 +152,7 @@ export function defineEventSource(open) {
     #origin = '';
     #handlers = { open: null, message: null, error: null };
     #batch = null;
+    #onComment;
     #listening = new AbortController();
 
     constructor(url, init = {}) {
@@ -161,12 +169,14 @@ export function defineEventSource(open) {
       this.#withCredentials = options[1];
       this.#lastEventId = options[4] ?? '';
       if (typeof init.batch === 'function') this.#batch = init.batch;
+      // Only then do comments cross from the engine at all.
+      if (options[19]) this.#onComment = init.onComment;
       const hooks = {
         started: (reconnectionTime) => { this.#reconnectionTime = reconnectionTime; },
         open: (finalUrl) => this.#opened(finalUrl),
         frames: (meta, text) => this.#frames(meta, text),
         error: (...args) => this.#failed(...args),
-        pause: () => { this.#readyState = CONNECTING; },
+        connecting: () => { this.#readyState = CONNECTING; },
         classify: (kind, status, retry) => classify(init.retry.classify, kind, status, retry),
       };
       this.#engine = open(hooks, this.#url, options, init);
@@ -228,6 +238,13 @@ export function defineEventSource(open) {
       this.#release();
     }
 
+    /** Drops the connection and reconnects now with the last event ID, as after a network error
+     * but with no `error` event and no failed attempt counted: CONNECTING, then `open` again.
+     * Nothing when closed. (The engine decides; the state comes back through its hooks.) */
+    restart() {
+      this.#engine?.restart();
+    }
+
     #release() {
       const engine = this.#engine;
       this.#engine = undefined;
@@ -256,7 +273,7 @@ export function defineEventSource(open) {
     // A chunk's frames: `meta` holds a code per frame (and the retry time), `text` their fields,
     // each ended by CR.
     #frames(meta, text) {
-      const events = this.#batch ? [] : undefined;
+      let events = this.#batch ? [] : undefined;
       const fields = text.split('\r');
       let f = 0;
       for (let i = 0; i < meta.length; i++) {
@@ -267,6 +284,14 @@ export function defineEventSource(open) {
           this.#reconnectionTime = meta[++i];
         } else if (code === ID) {
           this.#lastEventId = fields[f++];
+        } else if (code === COMMENT) {
+          // In stream order: the events parsed before it go first.
+          if (events?.length > 0) {
+            this.#call(this.#batch, events);
+            events = [];
+            if (this.#readyState === CLOSED) return;
+          }
+          this.#call(this.#onComment, fields[f++]);
         } else {
           const type = code & TYPED ? fields[f++] : 'message';
           const data = fields[f++];
@@ -275,13 +300,16 @@ export function defineEventSource(open) {
           else this.dispatchEvent(new SseMessageEvent(type, data, this.#lastEventId, this.#origin));
         }
       }
-      if (events?.length > 0 && this.#readyState !== CLOSED) {
-        // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
-        try {
-          this.#batch.call(this, events);
-        } catch (e) {
-          queueMicrotask(() => { throw e; });
-        }
+      // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
+      if (events?.length > 0 && this.#readyState !== CLOSED) this.#call(this.#batch, events);
+    }
+
+    // A user callback, as a listener is called: a throw is reported, and the stream goes on.
+    #call(f, arg) {
+      try {
+        f.call(this, arg);
+      } catch (e) {
+        queueMicrotask(() => { throw e; });
       }
     }
 

@@ -55,6 +55,7 @@ function open(hooks, url, options, init) {
   return {
     close: call('close'),
     free: call('free'),
+    restart: call('restart'),
     signal: call('signal'),
   };
 }

@@ -23,7 +23,7 @@ test('io.js reports with the codes src/engine.rs routes', () => {
 });
 
 test('the frame and signal codes of src/js_bridge.rs are the shell\'s', () => {
-  const names = ['TYPED', 'NEW_ID', 'RETRY', 'ID', 'ABORTED', 'HIDDEN', 'ONLINE'];
+  const names = ['TYPED', 'NEW_ID', 'RETRY', 'ID', 'COMMENT', 'ABORTED', 'HIDDEN', 'ONLINE'];
   const js = pick(constants(read('src/js/event_source.js')), names);
   assert.ok(Object.values(js).every(Number.isInteger), 'every code defined in the shell');
   assert.deepEqual(js, pick(constants(read('src/js_bridge.rs')), names));
@@ -49,6 +49,7 @@ test('readOptions fills the positions src/options.rs reads, by the same names', 
     backoff: [{ retry: { backoff: true } }, true], factor: [{ retry: { backoff: { factor: 1.5 } } }, 1.5],
     maxDelay: [{ retry: { backoff: { maxDelay: 16 } } }, 16], jitter: [{ retry: { backoff: { jitter: false } } }, false],
     resetAfter: [{ retry: { backoff: { resetAfter: 17 } } }, 17], classify: [{ retry: { classify: 'transient' } }, 'transient'],
+    onComment: [{ onComment: () => {} }, true],
   };
   listed.forEach((name, i) => {
     if (name === 'headers') {
@@ -60,4 +61,43 @@ test('readOptions fills the positions src/options.rs reads, by the same names', 
     assert.equal(readOptions(init)[i], value, name);
   });
   assert.equal(readOptions({}).length, listed.length);
+});
+
+test('readOptions refuses an onComment that is not a function, naming it', () => {
+  assert.equal(readOptions({})[readOptions({}).length - 1], undefined, 'none given: comments stay in the engine');
+  assert.throws(() => readOptions({ onComment: 'log' }), (e) => e instanceof TypeError && e.message.includes('option onComment '));
+});
+
+test('the shell hands comments over in stream order, and takes readyState from the engine on restart()', async () => {
+  // The shell alone, over a stand-in engine: the frame codes are the Rust side's.
+  const { defineEventSource } = await import('../../src/js/event_source.js');
+  const c = constants(read('src/js_bridge.rs'));
+  let hooks;
+  const engine = { start() {}, close: () => 2, free() {}, signal() {}, restart: () => hooks.connecting() };
+  const Source = defineEventSource((h) => { hooks = h; return engine; });
+  const meta = [c.EVENT, c.EVENT, c.COMMENT, c.EVENT | c.TYPED];
+  const text = 'a\rb\rhi\rt\rc\r';
+
+  const seen = [];
+  const plain = new Source('http://x/', { onComment: (s) => seen.push(['comment', s]) });
+  plain.onmessage = (e) => seen.push(['message', e.data]);
+  plain.addEventListener('t', (e) => seen.push(['t', e.data]));
+  hooks.open('http://x/');
+  hooks.frames(meta, text);
+  assert.deepEqual(seen, [['message', 'a'], ['message', 'b'], ['comment', 'hi'], ['t', 'c']]);
+  assert.equal(plain.readyState, 1);
+  plain.restart();
+  assert.equal(plain.readyState, 0, 'CONNECTING, from the engine');
+  plain.close();
+  plain.restart();
+  assert.equal(plain.readyState, 2, 'a no-op once closed');
+
+  // With batch, the events before a comment are delivered before it.
+  seen.length = 0;
+  new Source('http://x/', {
+    batch: (events) => seen.push(['batch', events.map((e) => e.data)]),
+    onComment: (s) => seen.push(['comment', s]),
+  });
+  hooks.frames(meta, text);
+  assert.deepEqual(seen, [['batch', ['a', 'b']], ['comment', 'hi'], ['batch', ['c']]]);
 });

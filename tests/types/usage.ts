@@ -10,7 +10,9 @@ const es = new EventSource('/v1/chat', {
   inactivityTimeout: 30_000,
   lastEventIdQuery: true,
   batch: (events) => events.forEach((e) => e.data.length),
+  onComment: (comment) => comment.trimStart(),
 });
+es.restart();
 es.onmessage = (e) => e.data.toUpperCase();
 es.onerror = (e: SseErrorEvent) => (e.willRetry ? e.retryIn : e.status);
 es.addEventListener('update', (e) => e.lastEventId);
@@ -24,3 +26,5 @@ void [state, fromStream, Installed, es.reconnectionTime, es.lastEventId, EventSo
 es.readyState = 2;
 // @ts-expect-error: an unknown classification
 new EventSource('/x', { retry: { classify: 'sometimes' } });
+// @ts-expect-error: onComment takes a function
+new EventSource('/x', { onComment: 'yes' });
