@@ -57,8 +57,6 @@ check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 check fuzz-parser bash scripts/fuzz.sh 30
 
-suite cargo-test sum cargo test --workspace "${NOT_HOST[@]}"
-
 # The scenario server every client suite talks to.
 bold "sse-testserver on port $PORT"
 if cargo build -q -p sse-testserver; then
@@ -74,6 +72,8 @@ if cargo build -q -p sse-testserver; then
 else
   failed=$((failed + 1)); bad+=("testserver build")
 fi
+
+suite cargo-test sum cargo test --workspace "${NOT_HOST[@]}"
 
 suite wasm-chromium each wasm-pack test --headless --chrome --test web_page --test web_worker
 suite wasm-node each wasm-pack test --node --test web_node
@@ -97,6 +97,18 @@ if [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then
   [ "$f" -gt 0 ] || failed=$((failed + 1))
   bad+=("npm-package-node (exit $rc, $p passed, $f failed)"); tail -n 60 "$LOGS/node.log"
 fi
+
+# Every runner of the scenario table (tests/scenarios) posts its count to the server; each must
+# have run (a runner also fails itself when it ran fewer than the table minus its named skips).
+bold "scenario table"
+TABLE_RUNNERS=("sse-client" "web-js (page)" "web-js (worker)" "web-js (node)" "web-js (package)"
+  "web-rust (page)" "web-rust (worker)" "web-rust (node)")
+curl -fs "$SSE_TESTSERVER/log?token=scenario-table" >"$LOGS/table.json" || echo '[]' >"$LOGS/table.json"
+node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))) console.log(r.body)' "$LOGS/table.json" | tee "$LOGS/table.txt"
+for r in "${TABLE_RUNNERS[@]}"; do
+  if grep -qF "scenario table: $r ran" "$LOGS/table.txt"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); bad+=("scenario table: no count from $r"); fi
+done
 
 bold "summary"
 for b in "${bad[@]}"; do echo "FAILED: $b"; done

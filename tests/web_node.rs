@@ -7,4 +7,4 @@ mod common;
 
 // No configure: wasm-bindgen-test runs this file in Node.
 
-all_tests!();
+all_tests!("node");

@@ -7,7 +7,7 @@ mod common;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-all_tests!();
+all_tests!("page");
 
 // The document's visibility and the window's online state exist only here.
 suite!(pause_when_hidden, online_reconnects_at_once);

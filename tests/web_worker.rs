@@ -7,4 +7,4 @@ mod common;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-all_tests!();
+all_tests!("worker");

@@ -8,12 +8,16 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use js_sys::Promise;
 use sse_core::parser::{Frame, Parser};
-use sse_web::{Decision, ErrorKind, EventSource, ReadyState, RetryPolicy, Source};
+use sse_web::{Decision, ErrorKind, EventSource, RetryPolicy, Source};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 mod fetch;
 use fetch::{fetch, Init};
+pub mod table;
+
+/// The one scenario table every client runs (tests/scenarios/README.md says how).
+pub const TABLE: &str = include_str!("../scenarios/table.json");
 
 #[wasm_bindgen(module = "/src/js/event_source.js")]
 extern "C" {
@@ -25,6 +29,13 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(catch)]
     fn run(name: &str, class: &JsValue, server: &str) -> Result<Promise, JsValue>;
+}
+
+#[wasm_bindgen(module = "/tests/js/table.js")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = runTable)]
+    fn run_table(class: &JsValue, server: &str, table: &str, env: &str)
+        -> Result<Promise, JsValue>;
 }
 
 /// The JS `EventSource` class over this build's engine, as the npm package assembles it.
@@ -53,6 +64,18 @@ fn event_source_class() -> JsValue {
 async fn scenario(name: &str) {
     let promise =
         run(name, &event_source_class(), SERVER).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    settle(name, promise).await;
+}
+
+/// The scenario table through the JS `EventSource` in realm `env`.
+pub async fn scenario_table_js(env: &str) {
+    let promise = run_table(&event_source_class(), SERVER, TABLE, env)
+        .unwrap_or_else(|e| panic!("scenario table: {e:?}"));
+    settle("scenario table", promise).await;
+}
+
+/// Awaits a scenario's promise; its rejection fails the test with its message.
+async fn settle(name: &str, promise: Promise) {
     if let Err(e) = JsFuture::from(promise).await {
         let message = js_sys::Reflect::get(&e, &"message".into())
             .ok()
@@ -61,9 +84,6 @@ async fn scenario(name: &str) {
     }
 }
 
-pub async fn wire_parity() {
-    scenario("wire_parity").await;
-}
 pub async fn state_is_the_engines() {
     scenario("state_is_the_engines").await;
 }
@@ -76,47 +96,24 @@ pub async fn user_code_failures_are_request_errors() {
 pub async fn close_inside_classify() {
     scenario("close_inside_classify").await;
 }
-pub async fn transport_message_is_kept() {
-    scenario("transport_message_is_kept").await;
+pub async fn platform_surface() {
+    scenario("platform_surface").await;
 }
-pub async fn long_timers_do_not_fire_early() {
-    scenario("long_timers_do_not_fire_early").await;
+
+pub async fn transport_failure_keeps_its_cause() {
+    scenario("transport_failure_keeps_its_cause").await;
 }
-pub async fn spec_defaults() {
-    scenario("spec_defaults").await;
+
+pub async fn batch_keeps_types_and_ids() {
+    scenario("batch_keeps_types_and_ids").await;
 }
-pub async fn http_errors_fail_for_good() {
-    scenario("http_errors_fail_for_good").await;
+
+pub async fn fetch_override_makes_every_request() {
+    scenario("fetch_override_makes_every_request").await;
 }
-pub async fn post_headers_body_on_every_attempt() {
-    scenario("post_headers_body_on_every_attempt").await;
-}
-pub async fn close_inside_onmessage_cancels_the_rest() {
-    scenario("close_inside_onmessage_cancels_the_rest").await;
-}
-pub async fn close_inside_onerror() {
-    scenario("close_inside_onerror").await;
-}
-pub async fn hundred_reconnects_leak_nothing() {
-    scenario("hundred_reconnects_leak_nothing").await;
-}
+
 pub async fn abort_signal() {
     scenario("abort_signal").await;
-}
-pub async fn network_chunk_boundaries() {
-    scenario("network_chunk_boundaries").await;
-}
-pub async fn event_types_and_ids_across_chunks() {
-    scenario("event_types_and_ids_across_chunks").await;
-}
-pub async fn fetch_override_and_last_event_id_query() {
-    scenario("fetch_override_and_last_event_id_query").await;
-}
-pub async fn inactivity_timeout_reconnects() {
-    scenario("inactivity_timeout_reconnects").await;
-}
-pub async fn backoff_classify_and_max_attempts() {
-    scenario("backoff_classify_and_max_attempts").await;
 }
 pub async fn redirect_origin_is_the_final_url() {
     scenario("redirect_origin_is_the_final_url").await;
@@ -135,10 +132,6 @@ pub async fn pause_when_hidden() {
 pub async fn online_reconnects_at_once() {
     scenario("online_reconnects_at_once").await;
 }
-pub async fn soak_a_thousand_disconnects() {
-    scenario("soak_a_thousand_disconnects").await;
-}
-
 /// The scenario server: `SSE_TESTSERVER` at build time, else the port `npm test` uses.
 pub const SERVER: &str = match option_env!("SSE_TESTSERVER") {
     Some(url) => url,
@@ -285,34 +278,6 @@ fn quick() -> RetryPolicy {
     }
 }
 
-/// The Rust stream over the counter with cut connections: every event exactly once, in order,
-/// a retried error per cut, and the end at the server's 204.
-pub async fn rust_stream_resumes_exactly_once() {
-    let t = token("rust-counter");
-    let url = format!("{SERVER}/counter?token={t}&total=300&drops=5&seed=7");
-    let mut es = EventSource::builder(&url)
-        .retry(quick())
-        .connect()
-        .expect("connect");
-    assert_eq!(es.ready_state(), ReadyState::Connecting);
-    let (mut data, mut errors) = (Vec::new(), Vec::new());
-    while let Some(item) = next_within(&mut es, 10_000).await {
-        match item {
-            Ok(e) => data.push(e.data),
-            Err(e) => errors.push(e),
-        }
-    }
-    let expected: Vec<String> = (1..=300).map(|n| n.to_string()).collect();
-    assert_eq!(data, expected);
-    let (last, cuts) = errors.split_last().expect("errors");
-    assert!(cuts.len() >= 5, "{} retried errors", cuts.len());
-    assert!(cuts.iter().all(|e| e.will_retry()));
-    assert_eq!((last.kind(), last.status()), (ErrorKind::Http, Some(204)));
-    assert!(!last.will_retry());
-    assert_eq!(es.ready_state(), ReadyState::Closed);
-    assert_eq!(es.last_event_id(), "300");
-}
-
 /// POST, a static header, a header function called before every attempt, a body sent again,
 /// and the user's classification ending the stream on the second end.
 pub async fn rust_post_headers_body_and_classify() {
@@ -395,19 +360,6 @@ pub async fn rust_drop_aborts_everything() {
     assert_eq!(requests(&t).await, before, "a request after the drop");
 }
 
-/// Bad options are a `BuildError`, not a failing stream.
-pub async fn rust_builder_rejects_bad_options() {
-    assert!(EventSource::builder("/x").method("GE T").connect().is_err());
-    assert!(EventSource::builder("/x")
-        .header("X", "a\nb")
-        .connect()
-        .is_err());
-    assert!(EventSource::builder("/x")
-        .header("", "v")
-        .connect()
-        .is_err());
-}
-
 /// Declares every shared test as a `#[wasm_bindgen_test]` of the including suite.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -421,38 +373,33 @@ macro_rules! suite {
 }
 
 macro_rules! all_tests {
-    () => {
+    ($env:literal) => {
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn scenario_table_js() {
+            common::scenario_table_js($env).await;
+        }
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn scenario_table_rust() {
+            common::table::run($env).await;
+        }
         suite!(
             streams_the_body_chunk_by_chunk,
             sends_method_headers_and_body,
             abort_rejects_the_pending_read,
-            spec_defaults,
-            wire_parity,
             state_is_the_engines,
             bad_options_throw_at_construction,
             user_code_failures_are_request_errors,
             close_inside_classify,
-            transport_message_is_kept,
-            long_timers_do_not_fire_early,
-            http_errors_fail_for_good,
-            post_headers_body_on_every_attempt,
-            close_inside_onmessage_cancels_the_rest,
-            close_inside_onerror,
-            hundred_reconnects_leak_nothing,
             abort_signal,
-            network_chunk_boundaries,
-            event_types_and_ids_across_chunks,
-            fetch_override_and_last_event_id_query,
-            inactivity_timeout_reconnects,
-            backoff_classify_and_max_attempts,
+            platform_surface,
+            transport_failure_keeps_its_cause,
+            batch_keeps_types_and_ids,
+            fetch_override_makes_every_request,
             redirect_origin_is_the_final_url,
-            soak_a_thousand_disconnects,
             from_readable_stream,
             batch_fast_path,
-            rust_stream_resumes_exactly_once,
             rust_post_headers_body_and_classify,
             rust_drop_aborts_everything,
-            rust_builder_rejects_bad_options,
         );
     };
 }

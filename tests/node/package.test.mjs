@@ -4,13 +4,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource, SseErrorEvent, install } from '../../pkg/index.js';
+import { readFileSync } from 'node:fs';
 import { scenarios } from '../js/scenarios.js';
+import { runTable } from '../js/table.js';
 
 const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
 
 for (const [name, scenario] of Object.entries(scenarios)) {
   test(name, () => scenario(EventSource, server));
 }
+
+test('the scenario table (tests/scenarios) through the packed package', { timeout: 240000 }, async () => {
+  const table = readFileSync(new URL('../scenarios/table.json', import.meta.url), 'utf8');
+  console.log(await runTable(EventSource, server, table, 'package'));
+});
 
 test('install() makes it the global EventSource', () => {
   const native = globalThis.EventSource;

@@ -1,0 +1,253 @@
+// The scenario table (tests/scenarios/table.json, its format in tests/scenarios/README.md) through
+// the JS EventSource: run by the wasm-bindgen suites in a page, a dedicated Worker and Node, and by
+// tests/node/package.test.mjs against the packed package. sse-client and sse-web's Rust Stream API
+// run the same table and compare the same observations.
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const show = (v) => {
+  const s = JSON.stringify(v);
+  return s.length > 600 ? `${s.slice(0, 600)}…` : s;
+};
+
+/** Resolves when `cond()` holds, polling; rejects after `ms`. */
+async function until(cond, what, ms) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** The table's URL with its placeholders filled in. */
+function fill(text, server, token) {
+  const cross = new URL(server);
+  cross.port = String(Number(cross.port) + 1);
+  return text
+    .replaceAll('{server}', server)
+    .replaceAll('{cross}', cross.origin)
+    .replaceAll('{token}', token)
+    .replaceAll('{unreachable}', 'http://127.0.0.1:2/');
+}
+
+/** The table's options in the JS API, its `$` test constructs built with it. */
+function init(options, trace) {
+  const out = {};
+  for (const [k, v] of Object.entries(options ?? {})) if (!k.startsWith('$')) out[k] = v;
+  if (out.retry) out.retry = { ...out.retry };
+  const perAttempt = options?.$headersPerAttempt;
+  if (perAttempt) {
+    const fixed = out.headers ?? [];
+    let n = 0;
+    out.headers = async () => {
+      const made = perAttempt.map(([k, v]) => [k, v.replaceAll('{n}', String(n))]);
+      n++;
+      return [...fixed, ...made];
+    };
+  }
+  const statuses = options?.$retryStatuses;
+  if (statuses) {
+    out.retry = { ...out.retry, classify: (failure, byDefault) => statuses.includes(failure.status) || byDefault };
+  }
+  if (options?.$comments) out.onComment = (text) => trace.push(['comment', text]);
+  return out;
+}
+
+/** An expected event's data: a string, or `{repeat, times}`. */
+const expand = (d) => (d && typeof d === 'object' ? d.repeat.repeat(d.times) : d);
+
+/** Whether observation `got` is what `want` (a table trace entry) says. */
+function same(got, want) {
+  if (got.length !== want.length || got[0] !== want[0]) return false;
+  return want.every((w, i) => {
+    if (want[0] === 'event' && i === 2) return got[i] === expand(w);
+    if (want[0] === 'error' && i === 4 && Array.isArray(w)) return typeof got[i] === 'number' && got[i] >= w[0] && got[i] <= w[1];
+    return got[i] === w;
+  });
+}
+
+/** The request log sse-testserver keeps for `token`. */
+const readLog = async (server, token) => (await fetch(`${server}/log?token=${token}`)).json();
+
+function checkRequests(log, want, fail) {
+  if (typeof want === 'number') {
+    if (log.length !== want) fail(`requests: expected ${want}, got ${log.length}`);
+    return;
+  }
+  if (log.length !== want.length) fail(`requests: expected ${want.length}, got ${log.length}: ${show(log.map((r) => r.uri))}`);
+  want.forEach((w, i) => {
+    const r = log[i];
+    if (!r) return;
+    const at = `request ${i + 1}`;
+    if ('method' in w && r.method !== w.method) fail(`${at}: method ${r.method}, expected ${w.method}`);
+    if ('body' in w && r.body !== w.body) fail(`${at}: body ${show(r.body)}, expected ${show(w.body)}`);
+    if ('lastEventId' in w && r.last_event_id !== w.lastEventId) fail(`${at}: Last-Event-ID ${show(r.last_event_id)}, expected ${show(w.lastEventId)}`);
+    if ('uriStartsWith' in w && !r.uri.startsWith(w.uriStartsWith)) fail(`${at}: URI ${r.uri} does not start with ${w.uriStartsWith}`);
+    if ('uriEndsWith' in w && !r.uri.endsWith(w.uriEndsWith)) fail(`${at}: URI ${r.uri} does not end with ${w.uriEndsWith}`);
+    for (const [name, value] of w.headers ?? []) {
+      const got = r.headers.filter(([n]) => n === name).map(([, v]) => v);
+      if (show(got) !== show([value])) fail(`${at}: ${name} ${show(got)}, expected ${show([value])}`);
+    }
+    for (const name of w.absent ?? []) {
+      if (r.headers.some(([n]) => n === name)) fail(`${at}: ${name} was sent`);
+    }
+  });
+}
+
+/** Runs one scenario; returns what diverged (empty when it passed). */
+async function runOne(EventSource, server, sc) {
+  const failures = [];
+  const fail = (what) => failures.push(what);
+  const token = `${sc.name}-${Math.random().toString(36).slice(2)}`;
+  const expect = sc.expect;
+  const timeout = sc.timeout ?? 10000;
+  if (sc.server) {
+    const res = await fetch(`${server}/script?token=${token}`, { method: 'POST', body: JSON.stringify(sc.server) });
+    if (!res.ok) return [`scripts not stored: ${res.status}`];
+  }
+  const url = fill(sc.url ?? '{server}/s?token={token}', server, token);
+  const trace = [];
+  const messages = [];
+  let es;
+  try {
+    es = new EventSource(url, init(sc.options, trace));
+  } catch (e) {
+    if (!expect.invalid) return [`construction threw: ${e}`];
+    if (!(e instanceof TypeError)) fail(`construction threw ${e}, not a TypeError`);
+    else if (!e.message.includes(`option ${expect.invalid} `)) fail(`the TypeError does not name ${expect.invalid}: ${e.message}`);
+  }
+  if (es && expect.invalid) {
+    es.close();
+    fail(`constructed, but ${expect.invalid} is invalid`);
+  }
+  let closedAt;
+  if (es) {
+    const seen = { open: 0, event: 0, error: 0, comment: 0 };
+    const act = (kind) => {
+      seen[kind]++;
+      for (const a of sc.act ?? []) {
+        if (a.on !== kind || a.n !== seen[kind]) continue;
+        const now = () => {
+          // A throw inside a listener is the realm's uncaught error (Node exits): record it.
+          try {
+            if (a.do === 'close') {
+              closedAt = Date.now();
+              es.close();
+            } else if (a.do === 'restart') es.restart();
+          } catch (e) {
+            fail(`${a.do}() threw: ${e}`);
+            es.close();
+          }
+        };
+        if (a.wait) setTimeout(now, a.wait);
+        else now();
+      }
+    };
+    es.onopen = () => { trace.push(['open', es.readyState]); act('open'); };
+    const types = new Set(['message']);
+    for (const t of expect.trace ?? []) if (t[0] === 'event') types.add(t[1]);
+    for (const type of types) {
+      es.addEventListener(type, (e) => { trace.push(['event', e.type, e.data, e.lastEventId]); act('event'); });
+    }
+    es.addEventListener('error', (e) => {
+      trace.push(['error', e.kind, e.status ?? null, e.willRetry, e.retryIn ?? null, es.readyState]);
+      messages.push(e.message);
+      act('error');
+    });
+    if (sc.options?.$comments) {
+      // onComment pushed the entry; count it for `act`.
+      const push = trace.push.bind(trace);
+      trace.push = (entry) => { const n = push(entry); if (entry[0] === 'comment') act('comment'); return n; };
+    }
+    try {
+      await until(() => es.readyState === 2, 'CLOSED', timeout);
+    } catch (e) {
+      es.close();
+      fail(`${e.message}; trace so far ${show(trace)}`);
+    }
+  }
+  await sleep(sc.settle ?? 100);
+  if (expect.trace) {
+    const want = expect.trace.map((w) => (w[0] === 'event' ? [...w.slice(0, 2), expand(w[2]), w[3]] : w));
+    if (trace.length !== want.length || !trace.every((g, i) => same(g, expect.trace[i]))) {
+      const at = trace.findIndex((g, i) => !expect.trace[i] || !same(g, expect.trace[i]));
+      fail(`trace differs at entry ${at < 0 ? trace.length : at}: got ${show(trace)}, expected ${show(want)}`);
+    }
+  }
+  if (expect.count) {
+    const counts = {};
+    for (const t of trace) {
+      counts[t[0]] = (counts[t[0]] ?? 0) + 1;
+      if (t[0] === 'error') counts[`error:${t[1]}`] = (counts[`error:${t[1]}`] ?? 0) + 1;
+    }
+    for (const [k, n] of Object.entries(expect.count)) {
+      if ((counts[k] ?? 0) !== n) fail(`count of ${k}: ${counts[k] ?? 0}, expected ${n}`);
+    }
+  }
+  if (expect.inOrder) {
+    const events = trace.filter((t) => t[0] === 'event');
+    const bad = events.findIndex((t, i) => t[2] !== String(i + 1) || t[3] !== t[2]);
+    if (bad >= 0) fail(`event ${bad + 1} is ${show(events[bad])}: lost, repeated or out of order`);
+  }
+  if (expect.message) {
+    if (!new RegExp(expect.message).test(messages.at(-1) ?? '')) fail(`message ${show(messages.at(-1))} does not match ${expect.message}`);
+  }
+  if ('requests' in expect || expect.gaps || expect.ended) {
+    let log = await readLog(server, token);
+    if (expect.ended) {
+      const end = Date.now() + expect.ended + 500;
+      while (log.length && log[log.length - 1].ended == null && Date.now() < end) {
+        await sleep(10);
+        log = await readLog(server, token);
+      }
+      const ended = log.length ? log[log.length - 1].ended : null;
+      if (closedAt === undefined) fail('ended: the scenario never called close()');
+      else if (ended == null || ended - closedAt > expect.ended) {
+        fail(`the server saw the end ${ended == null ? 'never' : `${ended - closedAt} ms`} after close(), expected within ${expect.ended} ms`);
+      }
+    }
+    if ('requests' in expect) checkRequests(log, expect.requests, fail);
+    (expect.gaps ?? []).forEach(([min, max], i) => {
+      if (!log[i + 1]) return fail(`gap ${i + 1}: no request ${i + 2}`);
+      const gap = log[i + 1].at - log[i].at;
+      if (gap < min || gap > max) fail(`gap ${i + 1}: ${gap} ms, expected ${min}..${max}`);
+    });
+  }
+  return failures;
+}
+
+/**
+ * Runs every scenario of `tableText` in realm `env`; resolves with the summary line (also posted
+ * to sse-testserver, where scripts/test.sh collects every runner's), rejects listing every
+ * scenario that diverged.
+ */
+export async function runTable(EventSource, server, tableText, env) {
+  const table = JSON.parse(tableText);
+  const skipped = [];
+  const failed = [];
+  let ran = 0;
+  for (const sc of table) {
+    const reason = sc.skip?.[`web-js/${env}`] ?? sc.skip?.['web-js'];
+    if (reason) {
+      skipped.push(`${sc.name} (${reason})`);
+      continue;
+    }
+    let failures;
+    try {
+      failures = await runOne(EventSource, server, sc);
+    } catch (e) {
+      failures = [`threw ${e?.stack ?? e}`];
+    }
+    ran++;
+    if (failures.length) failed.push(`${sc.name}: ${failures.join('; ')}`);
+  }
+  const line = `scenario table: web-js (${env}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}`;
+  try {
+    await fetch(`${server}/inline?token=scenario-table&script=${encodeURIComponent('{"status":204}')}`, { method: 'POST', body: line });
+  } catch {
+    // The count is also in the result; a server that is gone fails the scenarios anyway.
+  }
+  if (failed.length || ran !== table.length - skipped.length) {
+    throw new Error(`${line}\n${failed.length} diverged:\n${failed.join('\n')}`);
+  }
+  return line;
+}
