@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The parser benchmark: sse-core against eventsource-stream (Rust, criterion, same run) and
+# The parser benchmark: sse-web-core against eventsource-stream (Rust, criterion, same run) and
 # eventsource-parser (npm, Node, TextDecoder) on the same generated corpora in 16 KiB chunks.
 # Prints MB/s and the ratios. Not part of `npm test` (timings belong in benchmarks, not tests).
 set -euo pipefail
@@ -9,7 +9,7 @@ export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 CORPORA=$(mktemp -d)
 trap 'rm -rf "$CORPORA"' EXIT
 cargo run -q --release -p sse-testserver -- --write-corpora "$CORPORA"
-cargo bench -q -p sse-core --bench parser -- --output-format bencher 2>/dev/null | grep '^test ' >"$CORPORA/rust.txt"
+cargo bench -q -p sse-web-core --bench parser -- --output-format bencher 2>/dev/null | grep '^test ' >"$CORPORA/rust.txt"
 node scripts/bench-parser-node.mjs "$CORPORA" >"$CORPORA/node.jsonl"
 python3 - "$CORPORA" <<'PY'
 import json, os, re, sys
@@ -20,12 +20,12 @@ for line in open(os.path.join(d, "rust.txt")):
     if m:
         ns[(m.group(1), m.group(2))] = int(m.group(3).replace(",", ""))
 node = {j["corpus"]: j["mbps"] for j in map(json.loads, open(os.path.join(d, "node.jsonl")))}
-print("| corpus | MB | sse-core MB/s | eventsource-stream MB/s | eventsource-parser MB/s | vs eventsource-stream | vs eventsource-parser |")
+print("| corpus | MB | sse-web-core MB/s | eventsource-stream MB/s | eventsource-parser MB/s | vs eventsource-stream | vs eventsource-parser |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 ok = True
 for c in ["llm", "multiline", "large", "llm-crlf"]:
     size = os.path.getsize(os.path.join(d, c + ".sse"))
-    ours = size / ns[(c, "sse-core")] * 1e3
+    ours = size / ns[(c, "sse-web-core")] * 1e3
     es = size / ns[(c, "eventsource-stream")] * 1e3
     ep = node[c]
     r1, r2 = ours / es, ours / ep

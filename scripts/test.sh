@@ -52,7 +52,7 @@ check fmt cargo fmt --all -- --check
 # The Yew and Leptos example apps are browser apps: they are checked and built for wasm32 only.
 NOT_HOST=(--exclude yew-counter --exclude leptos-counter)
 check clippy-host cargo clippy --workspace "${NOT_HOST[@]}" --all-targets -- -D warnings
-check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-core -p yew-counter -p leptos-counter --all-targets -- -D warnings
+check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-web-core -p yew-counter -p leptos-counter --all-targets -- -D warnings
 check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 check fuzz-parser bash scripts/fuzz.sh 30
@@ -101,7 +101,7 @@ fi
 # Every runner of the scenario table (tests/scenarios) posts its count to the server; each must
 # have run (a runner also fails itself when it ran fewer than the table minus its named skips).
 bold "scenario table"
-TABLE_RUNNERS=("sse-client" "web-js (page)" "web-js (worker)" "web-js (node)" "web-js (package)"
+TABLE_RUNNERS=("sse-web-native" "web-js (page)" "web-js (worker)" "web-js (node)" "web-js (package)"
   "web-rust (page)" "web-rust (worker)" "web-rust (node)")
 curl -fs "$SSE_TESTSERVER/log?token=scenario-table" >"$LOGS/table.json" || echo '[]' >"$LOGS/table.json"
 node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))) console.log(r.body)' "$LOGS/table.json" | tee "$LOGS/table.txt"

@@ -1,4 +1,4 @@
-//! The browser driver of [`sse_core::reconnect::Machine`]: it reports to the machine what the
+//! The browser driver of [`sse_web_core::reconnect::Machine`]: it reports to the machine what the
 //! platform did, with the time, and does what the machine answers. It decides nothing.
 //!
 //! The platform calls (the user's per-attempt functions, fetch, body reads, the one timer) are
@@ -14,9 +14,11 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Uint8Array};
-use sse_core::options::Options;
-use sse_core::parser::Frame;
-use sse_core::reconnect::{Action, Conn, Decision, Error, Failure, Machine, ReadyState, Response};
+use sse_web_core::options::Options;
+use sse_web_core::parser::Frame;
+use sse_web_core::reconnect::{
+    Action, Conn, Decision, Error, Failure, Machine, ReadyState, Response,
+};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};

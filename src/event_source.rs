@@ -1,5 +1,5 @@
 //! The Rust API: [`EventSource`], a [`futures_core::Stream`] of events over the same engine as the
-//! JS class (`src/reconnect.rs` + `js/io.js`), built with the words of `sse-client`.
+//! JS class (`src/reconnect.rs` + `js/io.js`), built with the words of `sse-web-native`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use js_sys::{Array, Object, Reflect};
-use sse_core::options::{Options, RetryPolicy};
-use sse_core::parser::{Event, Frame};
-use sse_core::reconnect::{Decision, Failure, ReadyState};
+use sse_web_core::options::{Options, RetryPolicy};
+use sse_web_core::parser::{Event, Frame};
+use sse_web_core::reconnect::{Decision, Failure, ReadyState};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 
@@ -26,18 +26,18 @@ type ClassifyFn = Rc<dyn Fn(&Failure, Decision) -> Decision>;
 /// The user's comment callback (shared, as a [`Builder`] is `Clone`).
 type CommentFn = Rc<RefCell<dyn FnMut(&str)>>;
 
-/// What went wrong: the reconnect machine's [`sse_core::reconnect::Error`] (whose accessors it
+/// What went wrong: the reconnect machine's [`sse_web_core::reconnect::Error`] (whose accessors it
 /// derefs to: `kind()`, `status()`, `will_retry()`, `retry_in()`, `gave_up()`, `attempt()`), and
 /// the platform's own words for the failure behind it, when there are some.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
-    inner: sse_core::reconnect::Error,
+    inner: sse_web_core::reconnect::Error,
     cause: Option<String>,
 }
 
 impl Error {
     /// The reconnect machine's view of the error.
-    pub fn details(&self) -> &sse_core::reconnect::Error {
+    pub fn details(&self) -> &sse_web_core::reconnect::Error {
         &self.inner
     }
     /// The platform's (or your own code's) message behind the failure, e.g. "Failed to fetch".
@@ -47,7 +47,7 @@ impl Error {
 }
 
 impl std::ops::Deref for Error {
-    type Target = sse_core::reconnect::Error;
+    type Target = sse_web_core::reconnect::Error;
     fn deref(&self) -> &Self::Target {
         &self.inner
     }
@@ -75,8 +75,8 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// Options for an [`EventSource`]: the words of [`sse_core::options::Options`] and of
-/// `sse-client`'s builder.
+/// Options for an [`EventSource`]: the words of [`sse_web_core::options::Options`] and of
+/// `sse-web-native`'s builder.
 #[must_use]
 #[derive(Clone)]
 pub struct Builder {
@@ -250,7 +250,7 @@ impl Sink for RustSink {
     fn flush(&self) {
         self.queue.wake();
     }
-    fn error(&self, error: &sse_core::reconnect::Error, _: ReadyState, cause: &JsValue) {
+    fn error(&self, error: &sse_web_core::reconnect::Error, _: ReadyState, cause: &JsValue) {
         let e = Error {
             inner: *error,
             cause: cause_parts(cause).1,
@@ -262,7 +262,7 @@ impl Sink for RustSink {
         self.queue.wake();
     }
     fn closed(&self) {
-        // Nothing after close(), as the JS close() and sse-client: what is still queued (the
+        // Nothing after close(), as the JS close() and sse-web-native: what is still queued (the
         // rest of a chunk, say) is dropped.
         self.queue.items.borrow_mut().clear();
         self.queue.wake();
@@ -270,7 +270,7 @@ impl Sink for RustSink {
 }
 
 /// A Server-Sent Events stream in the browser (page or Worker) or Node: `Ok` events, and `Err`
-/// for every failure (the stream goes on after those that [`will_retry`](sse_core::reconnect::Error::will_retry), and ends after
+/// for every failure (the stream goes on after those that [`will_retry`](sse_web_core::reconnect::Error::will_retry), and ends after
 /// the others). Dropping it, or [`EventSource::close`], aborts the fetch and every timer.
 pub struct EventSource {
     engine: Engine<RustSink>,
@@ -301,7 +301,7 @@ impl EventSource {
     }
 
     /// Closes now: the fetch and every timer are dropped, and so is what was received but not
-    /// handed out yet (as the JS `close()` and sse-client's): the stream ends at once.
+    /// handed out yet (as the JS `close()` and sse-web-native's): the stream ends at once.
     pub fn close(&self) {
         self.engine.input(Input::Close);
     }
@@ -342,7 +342,7 @@ impl EventSource {
 /// What a framework hook reports as its error: the stream's, or options the builder refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HookError {
-    /// An error of the stream (see [`will_retry`](sse_core::reconnect::Error::will_retry)).
+    /// An error of the stream (see [`will_retry`](sse_web_core::reconnect::Error::will_retry)).
     Stream(Error),
     /// The builder refused the options: nothing was opened.
     Build(BuildError),

@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::Array;
-use sse_core::parser::Frame;
-use sse_core::reconnect::{Decision, Error, Failure, ReadyState};
+use sse_web_core::parser::Frame;
+use sse_web_core::reconnect::{Decision, Error, Failure, ReadyState};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -178,7 +178,7 @@ pub struct Source {
 #[wasm_bindgen]
 impl Source {
     /// A source for `url` with `options` (what `readOptions(init)` made of `init`); `start()`
-    /// makes the first request. Options that sse-core refuses throw a `TypeError` naming the
+    /// makes the first request. Options that sse-web-core refuses throw a `TypeError` naming the
     /// option.
     #[wasm_bindgen(constructor)]
     pub fn new(hooks: Hooks, url: &str, options: Array, init: JsValue) -> Result<Source, JsValue> {

@@ -18,7 +18,7 @@ pub struct UseEventSource {
     pub event: ReadSignal<Option<Event>>,
     /// Up to `history` latest events, newest last.
     pub history: ReadSignal<VecDeque<Event>>,
-    /// The last error (a retried one too: see [`will_retry`](sse_core::reconnect::Error::will_retry)).
+    /// The last error (a retried one too: see [`will_retry`](sse_web_core::reconnect::Error::will_retry)).
     pub error: ReadSignal<Option<HookError>>,
     current: StoredValue<Option<Rc<EventSource>>, LocalStorage>,
 }

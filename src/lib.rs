@@ -1,6 +1,6 @@
 //! `sse-web`: a better `EventSource` for the browser (page, Worker) and Node, over `fetch`
-//! streams, driven by [`sse_core`]. From JS it is the npm package `sse-web`; from Rust it is
-//! [`EventSource`], a [`futures_core::Stream`] with the builder words of `sse-client`:
+//! streams, driven by [`sse_web_core`]. From JS it is the npm package `sse-web`; from Rust it is
+//! [`EventSource`], a [`futures_core::Stream`] with the builder words of `sse-web-native`:
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
@@ -33,7 +33,7 @@
 //! The transport is the global `fetch` of whatever realm it runs in (Window, Worker, Node),
 //! never `window`.
 //!
-//! Inside: `engine` drives [`sse_core::reconnect::Machine`] over `js/io.js` (fetch, reads, one
+//! Inside: `engine` drives [`sse_web_core::reconnect::Machine`] over `js/io.js` (fetch, reads, one
 //! timer); `js_bridge` is the wasm export the JS `EventSource` class drives; `event_source` is
 //! the Rust API over the same engine.
 
@@ -77,7 +77,7 @@ pub mod leptos;
 #[cfg(feature = "yew")]
 pub mod yew;
 pub use js_bridge::Source;
-pub use sse_core;
-pub use sse_core::options::{Backoff, Classify, Options, RetryPolicy};
-pub use sse_core::parser::Event;
-pub use sse_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};
+pub use sse_web_core;
+pub use sse_web_core::options::{Backoff, Classify, Options, RetryPolicy};
+pub use sse_web_core::parser::Event;
+pub use sse_web_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};

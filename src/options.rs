@@ -1,9 +1,9 @@
-//! The JS `init` into [`sse_core::options::Options`]: `js/io.js` (`readOptions`) converts it into
+//! The JS `init` into [`sse_web_core::options::Options`]: `js/io.js` (`readOptions`) converts it into
 //! a flat array of plain values at construction, taken here by the positions its
 //! `OPTION_FIELDS` names (tests/node/codes.test.mjs checks that the two lists agree).
 
 use js_sys::Array;
-use sse_core::options::{Backoff, Classify, InvalidOption, Options, RetryPolicy};
+use sse_web_core::options::{Backoff, Classify, InvalidOption, Options, RetryPolicy};
 
 const METHOD: u32 = 0;
 const WITH_CREDENTIALS: u32 = 1;

@@ -19,7 +19,7 @@ pub struct EventSourceState {
     pub event: Option<Event>,
     /// Up to the hook's `history` latest events.
     pub history: VecDeque<Event>,
-    /// The last error (a retried one too: see [`will_retry`](sse_core::reconnect::Error::will_retry)).
+    /// The last error (a retried one too: see [`will_retry`](sse_web_core::reconnect::Error::will_retry)).
     pub error: Option<HookError>,
     limit: usize,
 }

@@ -57,7 +57,7 @@ const read = (v, n, f) => (v === undefined ? undefined : f(v, n));
 
 /** `init` as the array listed above (undefined where not given), converted as the platform
  * converts a dictionary: at construction, a wrong type throws a TypeError naming the option.
- * What the values may be (a header, a method, a size) is sse-core's Options::validate. */
+ * What the values may be (a header, a method, a size) is sse-web-core's Options::validate. */
 export function readOptions(init) {
   const o = init ?? {};
   const r = o.retry ?? {};
@@ -92,7 +92,7 @@ export class SseErrorEvent extends Event {
     this.kind = kind;
     /** The HTTP status, when the server answered. */
     this.status = status;
-    /** A sentence for people (sse-core's, the same in every client). */
+    /** A sentence for people (sse-web-core's, the same in every client). */
     this.message = message;
     /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
     this.cause = cause;

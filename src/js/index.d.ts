@@ -76,7 +76,7 @@ export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-l
 export declare class SseErrorEvent extends Event {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
-  /** sse-core's sentence, the same in every client: what happened, the platform's words, what comes next. */
+  /** sse-web-core's sentence, the same in every client: what happened, the platform's words, what comes next. */
   readonly message: string;
   /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
   readonly cause: unknown;

@@ -21,7 +21,7 @@ function load() {
   return loading;
 }
 
-/** Starts an engine: at once when the wasm is loaded (options sse-core refuses throw), else once
+/** Starts an engine: at once when the wasm is loaded (options sse-web-core refuses throw), else once
  * it is (they close the source with a `request` error), replaying the calls made meanwhile. */
 function open(hooks, url, options, init) {
   if (loaded) {

@@ -1,7 +1,7 @@
 // The platform half of sse-web's engine (src/engine.rs): the user's per-attempt functions, the
 // fetch, the body reads and one timer, each started when the engine says and reported back
 // through one callback, `cb(what, conn, value)`. It decides nothing: what to send, when, and what
-// a response or a failure means are sse-core's.
+// a response or a failure means are sse-web-core's.
 
 // What comes back through the callback (checked against src/engine.rs by tests/node/codes.test.mjs).
 const RESPONDED = 0;

@@ -7,8 +7,8 @@ use std::rc::Rc;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use js_sys::Promise;
-use sse_core::parser::{Frame, Parser};
 use sse_web::{Decision, ErrorKind, EventSource, RetryPolicy, Source};
+use sse_web_core::parser::{Frame, Parser};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 

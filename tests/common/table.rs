@@ -2,7 +2,7 @@
 //! through sse-web's Rust `Stream` API: the table's options become builder calls, each stream
 //! item an observation (`event`, `error` with the ready state when it is yielded, `comment`);
 //! the Rust stream has no `open` item, so the table's `open` entries are dropped before
-//! comparing. The JS `EventSource` (tests/js/table.js) and sse-client run the same table.
+//! comparing. The JS `EventSource` (tests/js/table.js) and sse-web-native run the same table.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

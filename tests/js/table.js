@@ -1,6 +1,6 @@
 // The scenario table (tests/scenarios/table.json, its format in tests/scenarios/README.md) through
 // the JS EventSource: run by the wasm-bindgen suites in a page, a dedicated Worker and Node, and by
-// tests/node/package.test.mjs against the packed package. sse-client and sse-web's Rust Stream API
+// tests/node/package.test.mjs against the packed package. sse-web-native and sse-web's Rust Stream API
 // run the same table and compare the same observations.
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

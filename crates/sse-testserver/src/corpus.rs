@@ -1,7 +1,7 @@
 //! The benchmark corpora, generated (deterministically) rather than shipped, so the parser
 //! benchmark, the client benchmarks and the server's `/bench` stream use the very same bytes.
 
-use sse_core::encoder::write_event;
+use sse_web_core::encoder::write_event;
 
 /// A named event stream for benchmarks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,7 +48,7 @@ use axum::middleware::{self, Next};
 use axum::routing::{any, get};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use sse_core::encoder::{write_event, write_retry};
+use sse_web_core::encoder::{write_event, write_retry};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
