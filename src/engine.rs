@@ -17,7 +17,7 @@ use js_sys::{Array, Function, Uint8Array};
 use sse_web_core::options::Options;
 use sse_web_core::parser::Frame;
 use sse_web_core::reconnect::{
-    Action, Conn, Decision, Error, Failure, Machine, ReadyState, Response,
+    Action, Conn, Decision, Error, ErrorKind, Failure, Machine, ReadyState, Response,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -324,7 +324,14 @@ fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
         .borrow_mut()
         .on_response(conn, &response, now_ms(s));
     if !matches!(action, Action::Open) {
-        return act(s, action, &JsValue::UNDEFINED);
+        // A wrong type's message names the type received (sse-core's words for it).
+        let cause = match action {
+            Action::Wait(e) | Action::Fail(e) if e.kind == ErrorKind::ContentType => {
+                Array::of2(&JsValue::UNDEFINED, &head.get(1)).into()
+            }
+            _ => JsValue::UNDEFINED,
+        };
+        return act(s, action, &cause);
     }
     s.sink.open(&text(3).unwrap_or_default());
     // The open handler may have closed it.

@@ -183,14 +183,28 @@ impl Error {
     }
 
     /// The sentence for people, in every client: what happened (with the HTTP status), the
-    /// platform's own words when there are some (`cause`: "Connection refused"), and what comes
-    /// next. Written without `core::fmt`, so the browser build stays small.
+    /// platform's own words when there are some (`cause`: "Connection refused"; for
+    /// [`ErrorKind::ContentType`] the `Content-Type` received, empty when there was none), and
+    /// what comes next. Written without `core::fmt`, so the browser build stays small.
     pub fn write_message(&self, cause: Option<&str>, out: &mut String) {
+        let cause = cause.filter(|c| !c.is_empty());
+        if self.kind == ErrorKind::ContentType {
+            // Name what came instead, once: "the response is text/html, not text/event-stream".
+            match cause {
+                Some(received) => {
+                    out.push_str("the response is ");
+                    out.push_str(received);
+                }
+                None => out.push_str("the response has no Content-Type"),
+            }
+            out.push_str(", not text/event-stream");
+            return self.write_next(out);
+        }
         out.push_str(match (self.kind, self.status) {
             (ErrorKind::Http, Some(_)) => "the server answered HTTP ",
             (ErrorKind::Http, None) => "the server answered with an HTTP error",
             (ErrorKind::Network, _) => "the connection failed",
-            (ErrorKind::ContentType, _) => "the response is not text/event-stream",
+            (ErrorKind::ContentType, _) => "",
             (ErrorKind::Timeout, _) => "no data arrived within the inactivity timeout",
             (ErrorKind::TooLarge, _) => "an event exceeded the maximum event size",
             (ErrorKind::Aborted, _) => "aborted by the signal",
@@ -203,10 +217,15 @@ impl Error {
                 out.push_str(" No Content");
             }
         }
-        if let Some(cause) = cause.filter(|c| !c.is_empty()) {
+        if let Some(cause) = cause {
             out.push_str(": ");
             out.push_str(cause);
         }
+        self.write_next(out);
+    }
+
+    /// What comes next: the wait, or that it gave up.
+    fn write_next(&self, out: &mut String) {
         if let Some(ms) = self.retry_in_ms {
             out.push_str("; retrying in ");
             http::push_decimal(out, ms);

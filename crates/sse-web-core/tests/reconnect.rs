@@ -673,6 +673,20 @@ fn error_messages_say_what_happened_and_what_comes_next() {
 }
 
 #[test]
+fn a_wrong_content_type_is_named_once() {
+    let mut m = machine(opts());
+    let c = connect(&mut m);
+    let e = fail_of(m.on_response(c, &Response::new(200, Some("text/html")), 0));
+    let mut s = String::new();
+    e.write_message(Some("text/html"), &mut s);
+    assert_eq!(s, "the response is text/html, not text/event-stream");
+    s.clear();
+    e.write_message(Some(""), &mut s);
+    assert_eq!(s, "the response has no Content-Type, not text/event-stream");
+    assert_eq!(e.to_string(), s);
+}
+
+#[test]
 fn event_too_large_fails_for_good_unless_classified_otherwise() {
     let mut o = opts();
     o.max_event_size = 16;

@@ -105,6 +105,19 @@ impl std::error::Error for Error {
     }
 }
 
+/// The `Content-Type` of a response that was not `text/event-stream` (empty: none), behind an
+/// [`Error`] of kind `content-type` as its `source()`.
+#[derive(Debug)]
+struct ContentTypeReceived(String);
+
+impl std::fmt::Display for ContentTypeReceived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ContentTypeReceived {}
+
 /// An option the builder could not use.
 #[derive(Debug)]
 pub struct BuildError(String);
@@ -484,8 +497,18 @@ impl EventSource {
                                 .map_or(0, millis),
                         };
                         let action = self.machine.on_response(conn, &head, now());
-                        if action == Action::Open {
-                            self.io = Io::Reading(conn, response.bytes_stream().boxed());
+                        match action {
+                            Action::Open => {
+                                self.io = Io::Reading(conn, response.bytes_stream().boxed());
+                            }
+                            Action::Wait(e) | Action::Fail(e)
+                                if e.kind == ErrorKind::ContentType =>
+                            {
+                                // sse-web-core's message names the type received.
+                                let received = head.content_type.unwrap_or_default();
+                                self.cause = Some(Box::new(ContentTypeReceived(received.into())));
+                            }
+                            _ => {}
                         }
                         action
                     }
