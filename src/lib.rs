@@ -1,34 +1,15 @@
 //! `sse-web`: a better `EventSource` for the browser (page, Worker) and Node, over `fetch`
 //! streams, driven by [`sse_web_core`]. From JS it is the npm package `sse-web`; from Rust it is
-//! [`EventSource`], a [`futures_core::Stream`] with the builder words of `sse-web-native`:
+//! [`EventSource`], a [`futures_core::Stream`] with the builder words of `sse-web-native`. A
+//! page's whole program (`examples/stream.rs`):
 //!
 //! ```no_run
-//! use futures_util::StreamExt;
-//! use sse_web::{EventSource, RetryPolicy};
-//!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut events = EventSource::builder("/v1/chat")
-//!     .method("POST")
-//!     .header("Content-Type", "application/json")
-//!     .headers_with(|| async { vec![("Authorization".into(), "Bearer fresh".into())] })
-//!     .body(r#"{"prompt":"hi"}"#)
-//!     .retry(RetryPolicy::resilient())
-//!     .connect()?;
-//! while let Some(item) = events.next().await {
-//!     match item {
-//!         Ok(event) => web_sys_log(&event.data),
-//!         // A failure the policy retries: the stream goes on after `error.retry_in()`.
-//!         Err(error) if error.will_retry() => web_sys_log(&error.to_string()),
-//!         Err(error) => return Err(error.into()),
-//!     }
-//! }
-//! # Ok(()) }
-//! # fn web_sys_log(_: &str) {}
+#![doc = include_str!("../examples/stream.rs")]
 //! ```
 //!
 //! The defaults are the WHATWG `EventSource`'s; every extension is an option. Dropping the
 //! stream (or [`EventSource::close`]) aborts the fetch and every timer. With the `yew` or `leptos`
-//! feature, [`yew::use_event_source`] and [`leptos::use_event_source`] wrap it for components.
+//! feature, `yew::use_event_source` and `leptos::use_event_source` wrap it for components.
 //!
 //! The transport is the global `fetch` of whatever realm it runs in (Window, Worker, Node),
 //! never `window`.

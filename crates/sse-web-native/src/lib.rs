@@ -1,35 +1,11 @@
-//! `sse-web-native`: the native async Server-Sent Events client (tokio + reqwest), driven by the same
-//! parser and reconnect machine as the browser client ([`sse_web_core`]).
+#![doc = include_str!("../README.md")]
 //!
-//! ```no_run
-//! use futures_util::StreamExt;
-//! use sse_web_native::{EventSource, RetryPolicy};
+//! ## API
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut events = EventSource::builder("https://example.com/v1/chat")
-//!     .method("POST")
-//!     .header("Authorization", "Bearer token")
-//!     .body(r#"{"prompt":"hi"}"#)
-//!     .retry(RetryPolicy::resilient())
-//!     .connect()?;
-//! while let Some(item) = events.next().await {
-//!     match item {
-//!         Ok(event) => println!("{}: {}", event.event_type, event.data),
-//!         // A failure the policy retries: the stream goes on after `error.retry_in()`.
-//!         Err(error) if error.will_retry() => eprintln!("reconnecting: {error}"),
-//!         Err(error) => return Err(error.into()),
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! The defaults are the WHATWG `EventSource`'s: GET, `Accept: text/event-stream`, no retry on any
-//! HTTP error, reconnect after the reconnection time (3 s, or the server's `retry:`) with
-//! `Last-Event-ID` after a network error or the end of the stream. Every extension is an option of
-//! [`Builder`], with the same words as the browser client.
-//!
-//! Comments (`: heartbeat`) are dropped unless [`Builder::on_comment`] asks for them, in stream
-//! order; [`EventSource::restart`] reconnects on demand (new credentials, a stale stream).
+//! [`EventSource::builder`] gives a [`Builder`]; [`Builder::connect`] opens an [`EventSource`], a
+//! [`Stream`] of [`Event`]s and [`Error`]s. The options are [`sse_web_core::options::Options`];
+//! [`Builder::on_comment`] receives comments in stream order and [`EventSource::restart`]
+//! reconnects on demand.
 
 #![warn(missing_docs)]
 
