@@ -56,6 +56,7 @@ check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p s
 check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 check fuzz-parser bash scripts/fuzz.sh 30
+check publish-dry-run bash scripts/publish-check.sh
 
 # The scenario server every client suite talks to.
 bold "sse-testserver on port $PORT"
