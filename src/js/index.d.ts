@@ -38,6 +38,12 @@ export interface EventSourceInit {
   referrer?: string;
   referrerPolicy?: ReferrerPolicy;
   redirect?: RequestRedirect;
+  /** Subresource Integrity metadata, passed to fetch. */
+  integrity?: string;
+  /** Passed to fetch (a keepalive request's body is limited to 64 KiB). */
+  keepalive?: boolean;
+  /** fetch's priority hint. */
+  priority?: 'high' | 'low' | 'auto';
   /** A fetch to use instead of the global one. */
   fetch?: typeof fetch;
   /** Aborting it closes the source with an `aborted` error (an already-aborted one too). */
@@ -109,9 +115,16 @@ export declare class EventSource extends EventTarget {
   /** The server's last `retry:`, or the option's; undefined until the engine has started (only the
    * first source of a page waits for the wasm, a few milliseconds). */
   readonly reconnectionTime: number | undefined;
-  onopen: ((this: EventSource, ev: Event) => unknown) | null;
-  onmessage: ((this: EventSource, ev: MessageEvent<string>) => unknown) | null;
-  onerror: ((this: EventSource, ev: SseErrorEvent) => unknown) | null;
+  // Each `on*` handler is an accessor pair: what you set is typed precisely (`this` is the source,
+  // `onerror` gets an SseErrorEvent), what you read back takes any Event, so that an sse-web
+  // `EventSource` is assignable where the DOM's `EventSource` is expected (whose handlers take an
+  // `Event` and the DOM source as `this`). Accessors of two types need TypeScript 4.3.
+  get onopen(): ((ev: Event) => any) | null;
+  set onopen(handler: ((this: EventSource, ev: Event) => any) | null);
+  get onmessage(): ((ev: MessageEvent) => any) | null;
+  set onmessage(handler: ((this: EventSource, ev: MessageEvent<string>) => any) | null);
+  get onerror(): ((ev: Event) => any) | null;
+  set onerror(handler: ((this: EventSource, ev: SseErrorEvent) => any) | null);
   close(): void;
   /**
    * Drops the connection and reconnects now with the last event ID, as after a network error but
@@ -126,6 +139,13 @@ export declare class EventSource extends EventTarget {
   ): void;
   addEventListener(type: string, listener: (this: EventSource, ev: MessageEvent<string>) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: (this: EventSource, ev: MessageEvent<string>) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 /** Makes `globalThis.EventSource` this one; returns it. */

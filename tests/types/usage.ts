@@ -22,9 +22,42 @@ const Installed: typeof EventSource = install();
 void preload();
 void [state, fromStream, Installed, es.reconnectionTime, es.lastEventId, EventSource.CLOSED];
 
+// Every fetch field the runtime passes on (src/js/io.js FETCH_FIELDS).
+new EventSource('/x', {
+  mode: 'cors', cache: 'no-store', credentials: 'include', referrer: '', referrerPolicy: 'no-referrer',
+  redirect: 'follow', integrity: 'sha256-abc', keepalive: true, priority: 'high',
+  fetch: (input, init) => fetch(input, init), signal: new AbortController().signal,
+});
+// Handlers are typed precisely without annotations, `this` included.
+es.onerror = (e) => e.kind;
+es.onerror = function (e) { this.restart(); return e.willRetry; };
+es.onmessage = function (e) { const data: string = e.data; this.restart(); return data; };
+es.onopen = null;
+es.addEventListener('error', (e) => e.retryIn);
+const onUpdate = (e: MessageEvent<string>) => e.data;
+es.addEventListener('update', onUpdate);
+es.removeEventListener('update', onUpdate);
+// What a handler reads back takes any Event.
+es.onerror?.(new Event('error'));
+
+// A drop-in: usable wherever the DOM's EventSource (and its constructor) is expected.
+const asDom: globalThis.EventSource = new EventSource('/x', { keepalive: true });
+function takesDom(source: globalThis.EventSource) { source.onerror = (e: Event) => e.type; return source.readyState; }
+takesDom(es);
+let Ctor: typeof globalThis.EventSource = install();
+Ctor = EventSource;
+const viaDom: globalThis.EventSource = new Ctor('/x', { withCredentials: true });
+void [asDom, viaDom];
+
 // @ts-expect-error: readyState is read-only
 es.readyState = 2;
 // @ts-expect-error: an unknown classification
 new EventSource('/x', { retry: { classify: 'sometimes' } });
 // @ts-expect-error: onComment takes a function
 new EventSource('/x', { onComment: 'yes' });
+// @ts-expect-error: not a fetch priority
+new EventSource('/x', { priority: 'urgent' });
+// @ts-expect-error: keepalive is a boolean
+new EventSource('/x', { keepalive: 'yes' });
+// @ts-expect-error: onerror gets an SseErrorEvent, which has no `foo`
+es.onerror = (e) => e.foo;
