@@ -20,6 +20,8 @@ wasm-pack build --release --target web --out-dir pkg --out-name sse_web -- --no-
 grep -q "Optimizing wasm binaries with .wasm-opt" /tmp/sse-wasm-pack.log \
   || { echo "build FAILED: wasm-pack did not run wasm-opt" >&2; exit 1; }
 cp src/js/index.js src/js/index.d.ts src/js/event_source.js pkg/
+# The package's own README (wasm-pack copied the repository's, which is about developing it).
+cp src/js/README.md pkg/README.md
 node - <<'JS'
 const fs = require('fs');
 const generated = JSON.parse(fs.readFileSync('pkg/package.json', 'utf8'));
