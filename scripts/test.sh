@@ -53,6 +53,7 @@ check fmt cargo fmt --all -- --check
 NOT_HOST=(--exclude yew-counter --exclude leptos-counter)
 check clippy-host cargo clippy --workspace "${NOT_HOST[@]}" --all-targets -- -D warnings
 check clippy-wasm32 cargo clippy --target wasm32-unknown-unknown -p sse-web -p sse-web-core -p yew-counter -p leptos-counter --all-targets -- -D warnings
+check cargo-doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace "${NOT_HOST[@]}"
 check typescript tsc --noEmit --strict --target es2022 --lib es2022,dom --module nodenext --moduleResolution nodenext tests/types/usage.ts
 check clippy-wasm32-npm cargo clippy --target wasm32-unknown-unknown -p sse-web --no-default-features --features npm -- -D warnings
 check fuzz-parser bash scripts/fuzz.sh 30
