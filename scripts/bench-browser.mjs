@@ -87,7 +87,7 @@ const pkgJs = ['pkg/index.js', 'pkg/event_source.js', 'pkg/sse_web.js', ...execF
 const sizes = {
   native: 0,
   'sse-web': (await size(pkgJs)) + gzipSync(readFileSync('pkg/sse_web_bg.wasm'), { level: 9 }).length,
-  eventsource: await size(['node_modules/eventsource/dist/errors.js', 'node_modules/eventsource/dist/EventSource.js', 'node_modules/eventsource-parser/dist/index.js']),
+  eventsource: await size(['node_modules/eventsource/dist/index.js', 'node_modules/eventsource-parser/dist/index.js']),
   'fetch-event-source': await size(['node_modules/@microsoft/fetch-event-source/lib/esm/parse.js', 'node_modules/@microsoft/fetch-event-source/lib/esm/fetch.js']),
 };
 

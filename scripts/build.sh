@@ -22,6 +22,7 @@ grep -q "Optimizing wasm binaries with .wasm-opt" /tmp/sse-wasm-pack.log \
 cp src/js/index.js src/js/index.d.ts src/js/event_source.js pkg/
 # The package's own README (wasm-pack copied the repository's, which is about developing it).
 cp src/js/README.md pkg/README.md
+cp LICENSE-MIT LICENSE-APACHE pkg/
 node - <<'JS'
 const fs = require('fs');
 const generated = JSON.parse(fs.readFileSync('pkg/package.json', 'utf8'));
@@ -30,13 +31,13 @@ const pkg = {
   version: generated.version,
   description: 'A drop-in EventSource over fetch streams: any method, headers, body, backoff; WHATWG-exact by default. Pages, Workers, Node.',
   license: 'MIT OR Apache-2.0',
-  repository: generated.repository,
+  repository: { type: 'git', url: 'git+https://github.com/sse-rs/sse.git' },
   type: 'module',
   main: './index.js',
   types: './index.d.ts',
   exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
   sideEffects: false,
-  files: ['index.js', 'index.d.ts', 'event_source.js', 'sse_web.js', 'sse_web.d.ts', 'sse_web_bg.wasm', 'sse_web_bg.wasm.d.ts', 'snippets/', 'README.md'],
+  files: ['index.js', 'index.d.ts', 'event_source.js', 'sse_web.js', 'sse_web.d.ts', 'sse_web_bg.wasm', 'sse_web_bg.wasm.d.ts', 'snippets/', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
   keywords: ['eventsource', 'sse', 'server-sent-events', 'fetch', 'wasm'],
 };
 fs.writeFileSync('pkg/package.json', JSON.stringify(pkg, null, 2) + '\n');
