@@ -65,6 +65,8 @@ const FAILED: u8 = 2;
 const TIMER: u8 = 3;
 const REFUSED: u8 = 4;
 const PREPARED: u8 = 5;
+/// The fetch was blocked by CORS: io.js tells it from a network error by a no-cors request.
+const CORS: u8 = 6;
 
 /// The user's classifier, as the machine holds it.
 pub(crate) type Classifier = Box<dyn FnMut(&Failure, Decision) -> Decision>;
@@ -233,6 +235,7 @@ fn settled<S: Sink>(s: &Rc<Shared<S>>, what: u8, conn: Conn, value: JsValue) {
         READ => Failure::ended(),
         FAILED => Failure::network(),
         REFUSED => Failure::request(),
+        CORS => Failure::cors(),
         _ => {
             let action = s.machine.borrow_mut().handle_timeout(now_ms(s));
             return act(s, action, &value);

@@ -75,8 +75,12 @@ export interface EventSourceInit {
   onComment?: (comment: string) => void;
 }
 
-/** `request`: your own code failed (a header or body function, a fetch override, a body that is not bytes). */
-export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended' | 'request';
+/**
+ * `request`: your own code failed (a header or body function, a fetch override, a body that is not bytes).
+ * `cors`: the browser blocked the cross-origin response (the server must send Access-Control-Allow-Origin);
+ * closes for good, as the native EventSource does.
+ */
+export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended' | 'request' | 'cors';
 
 /** The `error` event, with what happened. */
 export declare class SseErrorEvent extends Event {

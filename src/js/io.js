@@ -10,6 +10,7 @@ const FAILED = 2;
 const TIMER = 3;
 const REFUSED = 4;
 const PREPARED = 5;
+const CORS = 6;
 
 // Fields of `init` given to fetch as they are.
 const FETCH_FIELDS = ['mode', 'cache', 'credentials', 'referrer', 'referrerPolicy', 'integrity', 'keepalive', 'priority', 'redirect'];
@@ -134,7 +135,24 @@ export class Io {
         this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, Date.now()]);
       },
       // fetch rejects with a TypeError when the network fails; anything else is the override's.
-      (e) => this.#fail(e instanceof TypeError || typeof f !== 'function' ? FAILED : REFUSED, conn, e),
+      (e) => {
+        const own = typeof f === 'function';
+        const here = globalThis.location;
+        if (own || !(e instanceof TypeError) || !here || new URL(url, here.href).origin === here.origin) {
+          return this.#fail(own && !(e instanceof TypeError) ? REFUSED : FAILED, conn, e);
+        }
+        // Cross-origin in a page or a Worker (Node has no `location`, and no CORS), a blocked
+        // answer rejects as a network error does: a no-cors request tells them apart. The
+        // server answering it (an opaque response) means it was reachable, so it was CORS. It
+        // is this attempt's: close() aborts it, and so does its answer (no body left open).
+        globalThis.fetch(url, { mode: 'no-cors', method: 'GET', credentials: 'omit', cache: 'no-store', signal: controller.signal }).then(
+          () => {
+            controller.abort();
+            this.#fail(CORS, conn, e);
+          },
+          () => this.#fail(FAILED, conn, e),
+        );
+      },
     );
   }
 

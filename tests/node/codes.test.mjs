@@ -16,7 +16,7 @@ function constants(source) {
 const pick = (all, names) => Object.fromEntries(names.map((n) => [n, all[n]]));
 
 test('io.js reports with the codes src/engine.rs routes', () => {
-  const names = ['RESPONDED', 'READ', 'FAILED', 'TIMER', 'REFUSED', 'PREPARED'];
+  const names = ['RESPONDED', 'READ', 'FAILED', 'TIMER', 'REFUSED', 'PREPARED', 'CORS'];
   const js = pick(constants(read('src/js/io.js')), names);
   assert.deepEqual(js, pick(constants(read('src/engine.rs')), names));
   assert.equal(new Set(Object.values(js)).size, names.length, 'distinct codes');
@@ -100,4 +100,58 @@ test('the shell hands comments over in stream order, and takes readyState from t
   });
   hooks.frames(meta, text);
   assert.deepEqual(seen, [['batch', ['a', 'b']], ['comment', 'hi'], ['batch', ['c']]]);
+});
+
+test('io.js tells a CORS block from a network error by one no-cors request, only where CORS is enforced', async () => {
+  const { Io } = await import('../../src/js/io.js');
+  const c = constants(read('src/js/io.js'));
+  const saved = { fetch: globalThis.fetch, location: Object.getOwnPropertyDescriptor(globalThis, 'location') };
+  const calls = [];
+  let probe; // how the no-cors request settles: 'answer', 'refuse' or 'hang'
+  globalThis.fetch = (url, init) => {
+    calls.push([url, init]);
+    if (init.mode !== 'no-cors') return Promise.reject(new TypeError('Failed to fetch'));
+    if (probe === 'hang') return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
+    return probe === 'answer' ? Promise.resolve(new Response(null, { status: 200 })) : Promise.reject(new TypeError('Failed to fetch'));
+  };
+  const here = (origin) => Object.defineProperty(globalThis, 'location', { value: origin && { href: `${origin}/page`, origin }, configurable: true });
+  /** What one attempt reports (code and the words), and the requests it made. */
+  async function attempt(url, init) {
+    calls.length = 0;
+    const got = [];
+    const io = new Io((what, conn, value) => got.push([what, value?.[1]]), init);
+    io.fetch(1, url, 'GET', undefined, 'same-origin');
+    await new Promise((r) => setTimeout(r, 10));
+    return { got, modes: calls.map(([, i]) => i.mode ?? 'cors'), io };
+  }
+  try {
+    here('http://page.test');
+    probe = 'answer';
+    let a = await attempt('http://api.test/s');
+    assert.deepEqual(a.got, [[c.CORS, 'Failed to fetch']], 'the server answered: CORS');
+    assert.deepEqual(a.modes, ['cors', 'no-cors']);
+    const [, init] = calls[1];
+    assert.deepEqual([init.method, init.credentials, init.cache, init.headers], ['GET', 'omit', 'no-store', undefined]);
+    assert.equal(init.signal.aborted, true, 'the answer is let go');
+    probe = 'refuse';
+    a = await attempt('http://api.test/s');
+    assert.deepEqual([a.got, a.modes], [[[c.FAILED, 'Failed to fetch']], ['cors', 'no-cors']], 'unreachable: a network error');
+    probe = 'hang';
+    a = await attempt('http://api.test/s');
+    assert.deepEqual([a.got, a.modes], [[], ['cors', 'no-cors']], 'waiting for the answer');
+    a.io.stop();
+    assert.equal(calls[1][1].signal.aborted, true, 'close() aborts it');
+    probe = 'answer';
+    // Same origin (relative URLs too), a fetch override's own failures, a realm without CORS: no probe.
+    for (const url of ['http://page.test/s', '/s']) assert.deepEqual((await attempt(url)).modes, ['cors'], url);
+    a = await attempt('http://api.test/s', { fetch: (url, i) => globalThis.fetch(url, i) });
+    assert.deepEqual([a.got, a.modes], [[[c.FAILED, 'Failed to fetch']], ['cors']], 'an override');
+    here(undefined);
+    a = await attempt('http://api.test/s');
+    assert.deepEqual([a.got, a.modes], [[[c.FAILED, 'Failed to fetch']], ['cors']], 'no location (Node)');
+  } finally {
+    globalThis.fetch = saved.fetch;
+    if (saved.location) Object.defineProperty(globalThis, 'location', saved.location);
+    else delete globalThis.location;
+  }
 });

@@ -8,8 +8,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every endpoint answers CORS (preflights included). A request that carries `token=T` is
-//! logged under `T`; `GET /log?token=T` reads the log back as JSON.
+//! Every endpoint answers CORS (preflights included), unless a script says `"cors": false`. A
+//! request that carries `token=T` is logged under `T`; `GET /log?token=T` reads the log back as
+//! JSON.
 //!
 //! | endpoint | what it does |
 //! |---|---|
@@ -30,7 +31,11 @@
 //! {"hex":"efbbbf"}, {"sleep":50}, {"repeat":{"text":"x","times":9}}, {"trickle":{"text":"x","times":9}}],
 //! "end":"close"}`; `end` is `close` (end the body), `hang` (never
 //! end) or `reset` (break the connection). The content type is `text/event-stream` unless a
-//! header names another.
+//! header names another. `"cors": false` answers without any CORS header (no
+//! `Access-Control-Allow-Origin`): a browser blocks the response from a cross-origin page, as
+//! from a server that forgot CORS (preflights are still answered; a cross-origin isolated page,
+//! COEP `require-corp`, reads a no-cors answer only with a `Cross-Origin-Resource-Policy` header,
+//! which the script's `headers` can add).
 
 #![warn(missing_docs)]
 
@@ -70,7 +75,19 @@ pub struct Script {
     /// Compress the body (`gzip` or `br`), flushed after every step.
     #[serde(default)]
     pub encoding: Option<Encoding>,
+    /// Send the CORS headers (default true); `false` answers without them, as a server that
+    /// does not allow other origins.
+    #[serde(default = "yes")]
+    pub cors: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// Marks a response that goes out without CORS headers (a script's `"cors": false`).
+#[derive(Clone, Copy)]
+struct NoCors;
 
 /// A content coding, flushed per write so that events arrive as they are written.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -431,7 +448,8 @@ fn router(state: AppState, static_dir: Option<String>) -> Router {
 
 type Params = Query<HashMap<String, String>>;
 
-/// CORS for every answer, preflights answered here; requests with `token` logged.
+/// CORS for every answer (but those marked [`NoCors`]), preflights answered here; requests with
+/// `token` logged.
 async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -> Response<Body> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut res = if req.method() == Method::OPTIONS {
@@ -513,6 +531,9 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
             None => next.run(req).await,
         }
     };
+    if res.extensions().get::<NoCors>().is_some() {
+        return res;
+    }
     let h = res.headers_mut();
     match origin {
         Some(o) => {
@@ -644,7 +665,10 @@ fn reset_error() -> std::io::Error {
 }
 
 fn play(script: Script) -> Response<Body> {
-    let (res, mut out) = streaming(script.status, &script.headers, script.encoding);
+    let (mut res, mut out) = streaming(script.status, &script.headers, script.encoding);
+    if !script.cors {
+        res.extensions_mut().insert(NoCors);
+    }
     tokio::spawn(async move {
         for step in script.steps {
             let chunk = match step {

@@ -375,6 +375,68 @@ async fn cors_everywhere_with_preflight() {
 }
 
 #[tokio::test]
+async fn a_script_can_answer_without_cors() {
+    let s = server().await;
+    let cors = |res: &reqwest::Response| {
+        let mut names: Vec<_> = res
+            .headers()
+            .keys()
+            .map(|n| n.as_str().to_string())
+            .filter(|n| n.starts_with("access-control-"))
+            .collect();
+        names.sort();
+        names
+    };
+    // Inline and stored, with or without an Origin: no CORS header at all, the stream as usual.
+    let script = serde_json::json!({"cors": false, "steps": [{"write": "data: a\n\n"}]});
+    let res = get_with(
+        inline(&s.cross_origin_url(), "nocors", script.clone()),
+        "Origin",
+        "http://127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(cors(&res), Vec::<String>::new());
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert_eq!(res.text().await.unwrap(), "data: a\n\n");
+    client()
+        .post(format!("{}/script?token=nocors", s.url()))
+        .body(serde_json::json!([script]).to_string())
+        .send()
+        .await
+        .unwrap();
+    let res = get(format!("{}/s?token=nocors", s.url())).await;
+    assert_eq!(cors(&res), Vec::<String>::new());
+    assert_eq!(res.text().await.unwrap(), "data: a\n\n");
+    // Logged as any other request.
+    assert_eq!(log(&s.url(), "nocors").await.len(), 2);
+    // Preflights are still answered; a script without the field keeps its CORS headers.
+    let res = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/s?token=nocors", s.url()),
+        )
+        .header("Origin", "http://127.0.0.1:1")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:1"
+    );
+    let script = serde_json::json!({"steps": [{"write": "data: a\n\n"}]});
+    let res = get(inline(&s.url(), "cors", script)).await;
+    assert_eq!(
+        cors(&res),
+        [
+            "access-control-allow-origin",
+            "access-control-expose-headers"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn gzip_and_brotli_streams_decode() {
     let s = server().await;
     for encoding in ["gzip", "br"] {

@@ -77,6 +77,10 @@ pub enum ErrorKind {
     /// The user's own code failed: a header or body function threw, computed headers were
     /// invalid, a `fetch` override threw or gave no readable body.
     Request,
+    /// The browser blocked a cross-origin response: the server does not allow this origin (no
+    /// or a wrong `Access-Control-Allow-Origin`, or a preflight it refused). Closes for good by
+    /// default, as the spec fails the connection.
+    Cors,
 }
 
 impl ErrorKind {
@@ -91,6 +95,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "aborted",
             ErrorKind::Ended => "ended",
             ErrorKind::Request => "request",
+            ErrorKind::Cors => "cors",
         }
     }
 }
@@ -126,6 +131,10 @@ impl Failure {
     /// The user's own code failed (see [`ErrorKind::Request`]).
     pub fn request() -> Failure {
         Failure::of(ErrorKind::Request)
+    }
+    /// The browser blocked a cross-origin response (see [`ErrorKind::Cors`]).
+    pub fn cors() -> Failure {
+        Failure::of(ErrorKind::Cors)
     }
 }
 
@@ -185,9 +194,11 @@ impl Error {
     /// The sentence for people, in every client: what happened (with the HTTP status), the
     /// platform's own words when there are some (`cause`: "Connection refused"; for
     /// [`ErrorKind::ContentType`] the `Content-Type` received, empty when there was none), and
-    /// what comes next. Written without `core::fmt`, so the browser build stays small.
+    /// what comes next. A [`ErrorKind::Cors`] says what the server must fix instead of the
+    /// platform's words (a browser gives none that say more: "Failed to fetch"). Written without
+    /// `core::fmt`, so the browser build stays small.
     pub fn write_message(&self, cause: Option<&str>, out: &mut String) {
-        let cause = cause.filter(|c| !c.is_empty());
+        let cause = cause.filter(|c| !c.is_empty() && self.kind != ErrorKind::Cors);
         if self.kind == ErrorKind::ContentType {
             // Name what came instead, once: "the response is text/html, not text/event-stream".
             match cause {
@@ -210,6 +221,10 @@ impl Error {
             (ErrorKind::Aborted, _) => "aborted by the signal",
             (ErrorKind::Ended, _) => "the server ended the stream",
             (ErrorKind::Request, _) => "the request could not be made",
+            (ErrorKind::Cors, _) => {
+                "the browser blocked the response (CORS): the server must send \
+                 Access-Control-Allow-Origin for this origin"
+            }
         });
         if let (ErrorKind::Http, Some(status)) = (self.kind, self.status) {
             http::push_decimal(out, status.into());
@@ -849,8 +864,10 @@ pub fn classify(classify: Classify, failure: &Failure) -> Decision {
             (Classify::Transient, Some(s)) if s >= 500 || s == 429 || s == 408 => retry,
             _ => Decision::Fatal,
         },
-        ErrorKind::ContentType | ErrorKind::TooLarge | ErrorKind::Aborted | ErrorKind::Request => {
-            Decision::Fatal
-        }
+        ErrorKind::ContentType
+        | ErrorKind::TooLarge
+        | ErrorKind::Aborted
+        | ErrorKind::Request
+        | ErrorKind::Cors => Decision::Fatal,
     }
 }

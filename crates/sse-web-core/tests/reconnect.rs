@@ -673,6 +673,57 @@ fn error_messages_say_what_happened_and_what_comes_next() {
 }
 
 #[test]
+fn a_cors_failure_closes_for_good_under_every_policy_unless_classified_otherwise() {
+    assert_eq!(Failure::cors(), Failure::of(ErrorKind::Cors));
+    assert_eq!(ErrorKind::Cors.as_str(), "cors");
+    for policy in [Classify::Spec, Classify::Transient] {
+        assert_eq!(classify(policy, &Failure::cors()), Decision::Fatal);
+    }
+    // Even with the preset that retries network errors (and without its backoff's cap mattering).
+    let mut o = opts();
+    o.retry = RetryPolicy::resilient();
+    o.retry.reconnection_time_ms = 10;
+    let mut m = machine(o);
+    assert_eq!(
+        m.classify(&Failure::network()),
+        Decision::Retry { at_least_ms: 0 }
+    );
+    let c = connect(&mut m);
+    let e = fail_of(m.on_error(c, Failure::cors(), 0));
+    assert_eq!(
+        (e.kind, e.status, e.attempt, e.retry_in_ms, e.gave_up),
+        (ErrorKind::Cors, None, 1, None, false)
+    );
+    assert_eq!(m.ready_state(), ReadyState::Closed);
+    assert_eq!(m.poll_timeout(), None);
+    // The message says what the server must fix, and not the platform's empty words.
+    let fixed = "the browser blocked the response (CORS): the server must send \
+                 Access-Control-Allow-Origin for this origin";
+    assert_eq!(e.to_string(), fixed);
+    let mut s = String::new();
+    e.write_message(Some("Failed to fetch"), &mut s);
+    assert_eq!(s, fixed);
+    // The user's classifier sees it with the default in hand, and may retry it.
+    let mut seen = Vec::new();
+    let mut o = opts();
+    o.retry.reconnection_time_ms = 10;
+    let mut m = Machine::with_classifier(o, 1, |f: &Failure, default| {
+        seen.push((f.kind, default));
+        Decision::Retry { at_least_ms: 0 }
+    });
+    let c = connect(&mut m);
+    let e = wait_of(m.on_error(c, Failure::cors(), 0));
+    assert_eq!((e.kind, e.retry_in_ms), (ErrorKind::Cors, Some(10)));
+    let mut s = String::new();
+    e.write_message(Some("Failed to fetch"), &mut s);
+    assert_eq!(s, format!("{fixed}; retrying in 10 ms"));
+    let c = fire(&mut m);
+    assert_eq!(m.on_response(c, &OK, 10), Action::Open);
+    drop(m);
+    assert_eq!(seen, [(ErrorKind::Cors, Decision::Fatal)]);
+}
+
+#[test]
 fn a_wrong_content_type_is_named_once() {
     let mut m = machine(opts());
     let c = connect(&mut m);
@@ -992,7 +1043,7 @@ fn input() -> impl Strategy<Value = Input> {
         ].prop_map(Input::Chunk),
         // Over the 32-byte limit.
         2 => Just(Input::Chunk(&b"data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"[..])),
-        16 => prop_oneof![8 => 0..3usize, 1 => Just(3)].prop_map(Input::Error),
+        16 => prop_oneof![8 => 0..3usize, 1 => 3..5usize].prop_map(Input::Error),
         12 => Just(Input::Timeout),
         24 => Just(Input::Due),
         8 => any::<bool>().prop_map(Input::Online),
@@ -1096,7 +1147,7 @@ proptest! {
                     })
                 }
                 Input::Error(k) => {
-                    let kinds = [ErrorKind::Network, ErrorKind::Ended, ErrorKind::Timeout, ErrorKind::Request];
+                    let kinds = [ErrorKind::Network, ErrorKind::Ended, ErrorKind::Timeout, ErrorKind::Request, ErrorKind::Cors];
                     m.on_error(target, Failure::of(kinds[k]), now)
                 }
                 Input::Timeout => {
