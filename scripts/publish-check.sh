@@ -18,7 +18,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+# A target dir of its own: cargo fingerprints a registry crate by its version, not its files, so
+# a verify build here reuses an earlier sse-web-core 0.1.0 whatever changed; fresh_overlay below
+# forgets our own crates in this dir only.
+TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")/publish-check
+export CARGO_TARGET_DIR=$TARGET_DIR
 
 # crate, its README, the programs a user would build from it ("readme": the README's blocks with a
 # `fn main`), and the target they are for.
@@ -100,7 +104,16 @@ done
 # Cargo says which tests, examples and benches stay home: expected, not worth a line each.
 quiet() { grep -vE '^warning: ignoring (test|example|benchmark) `' || true; }
 
+# cargo unpacks the overlay's tarballs (the crates packaged here, by name and version) into
+# registry/src/-HASH/ and reuses an unpacked copy of the same version next time, even when the
+# tarball changed: the verify would build against a stale sse-web-core. Remove our own copies.
+fresh_overlay() {
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/sse-web*-[0-9]*
+  find "$TARGET_DIR" -path '*/.fingerprint/sse-web*' -prune -exec rm -rf {} + 2>/dev/null || true
+}
+
 step "cargo package (host): ${CRATES[*]}"
+fresh_overlay
 pkgs=(); for c in "${CRATES[@]}"; do pkgs+=(-p "$c"); done
 log=$(mktemp)
 cargo package "${pkgs[@]}" --allow-dirty --offline --locked >"$log" 2>&1 || { cat "$log"; fail "cargo package"; }
@@ -117,6 +130,7 @@ verified "${CRATES[@]}"
 
 step "cargo package (wasm32): ${WASM_VERIFIED[*]}"
 pkgs=(); for c in "${WASM_VERIFIED[@]}"; do pkgs+=(-p "$c"); done
+fresh_overlay
 cargo package "${pkgs[@]}" --target wasm32-unknown-unknown --allow-dirty --offline --locked >"$log" 2>&1 \
   || { cat "$log"; fail "cargo package --target wasm32-unknown-unknown"; }
 quiet <"$log"
