@@ -345,6 +345,33 @@ pub async fn spawn() -> std::io::Result<Server> {
     serve(main, cross, tls, None).await
 }
 
+/// Starts the server on a multi-threaded runtime of its own thread (ephemeral loopback ports, as
+/// [`spawn`]): a test's client then runs alone on the test's runtime, so the server's own work
+/// (compressing a body, stamping the log) neither stalls the client's thread nor is delayed by it.
+pub fn spawn_on_own_thread() -> std::io::Result<Server> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return drop(tx.send(Err(e))),
+        };
+        rt.block_on(async {
+            let started = spawn().await;
+            let ok = started.is_ok();
+            let _ = tx.send(started);
+            if ok {
+                std::future::pending::<()>().await
+            }
+        });
+    });
+    rx.recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the server thread ended")))
+}
+
 /// Serves on the given listeners (plain, plain cross-origin, TLS); `static_dir` serves files at
 /// `/` (the demo).
 pub async fn serve(

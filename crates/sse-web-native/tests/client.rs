@@ -331,31 +331,13 @@ async fn invalid_per_attempt_headers_are_a_request_error() {
     assert!(log(&s, "perattempt").await.is_empty());
 }
 
-/// The server on a runtime of its own thread, so that only the client runs on the test's runtime
-/// (the server's own work, compressing the body, cannot stall the test's thread).
-fn server_on_own_thread() -> Server {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tx.send(server().await).unwrap();
-            std::future::pending::<()>().await
-        });
-    });
-    rx.recv().unwrap()
-}
-
 /// A fast stream of chunks without events (a gzip body of comments, decompressed into many
 /// chunks that are all ready at once) does not monopolise a current-thread runtime: the client
 /// yields now and then, so a 10 ms ticker on the same thread keeps ticking.
 #[tokio::test(flavor = "current_thread")]
 async fn a_flood_of_comments_does_not_stall_the_runtime() {
     const LINES: usize = 2_000_000;
-    let s = server_on_own_thread();
+    let s = sse_testserver::spawn_on_own_thread().expect("server starts");
     let url = scripts(
         &s,
         "flood",

@@ -23,7 +23,7 @@ const RUNNER: &str = "sse-web-native";
 #[tokio::test]
 async fn scenario_table() {
     let table = check::table(TABLE);
-    let server = server_on_own_thread();
+    let server = sse_testserver::spawn_on_own_thread().expect("server starts");
     let mut skipped = Vec::new();
     let mut failed = Vec::new();
     let mut ran = 0;
@@ -281,23 +281,4 @@ fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The server on a multi-threaded runtime of its own, so that the client's work on the test's
-/// thread cannot delay the server's clock (the gaps and ends it stamps).
-fn server_on_own_thread() -> Server {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tx.send(sse_testserver::spawn().await.expect("server starts"))
-                .unwrap();
-            std::future::pending::<()>().await
-        });
-    });
-    rx.recv().unwrap()
 }
