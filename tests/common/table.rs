@@ -3,13 +3,20 @@
 //! item an observation (`event`, `error` with the ready state when it is yielded, `comment`).
 //! Reading a scenario and comparing what was seen are this runner's and sse-web-native's alike
 //! (tests/scenarios/check.rs); the JS `EventSource` (tests/js/table.js) runs the same table.
+//! `maxStallMs` is the worst gap of a `setInterval(…, 10)` ticker on the realm's event loop,
+//! `maxMemoryMiB` the peak of the wasm heap (a counting global allocator in the test binary) in
+//! every realm.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use futures_util::future::{select, Either};
 use serde_json::Value;
 use sse_web::EventSource;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::fetch::{fetch, Init};
 use super::{sleep, SERVER};
@@ -30,8 +37,11 @@ pub async fn run(env: &str) {
             skipped.push(format!("{name} ({reason})"));
             continue;
         }
-        let failures = run_one(sc).await;
+        let (failures, measured) = run_one(sc, env).await;
         ran += 1;
+        if let Some(m) = measured {
+            wasm_bindgen_test::console_log!("scenario table: {RUNNER} ({env}) {name}: {m}");
+        }
         if !failures.is_empty() {
             failed.push(format!("{name}: {}", failures.join("; ")));
         }
@@ -95,6 +105,115 @@ impl Seen {
             }
             Do::Restart => es.restart(),
         }
+    }
+}
+
+/// Counts the wasm heap of the test binary (sse-web's engine and Stream, and the runner): the
+/// bytes held now, and their peak. (sse-web sets no allocator of its own but in the npm build.)
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn grow(by: isize) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every call is System's; the counters only add up sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        System.dealloc(p, layout);
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        let q = System.realloc(p, layout, size);
+        if !q.is_null() {
+            grow(size as isize - layout.size() as isize);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The realm's `performance.now()`, in ms.
+fn now_ms() -> f64 {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .expect("performance exists in every realm");
+    let now: js_sys::Function = js_sys::Reflect::get(&performance, &"now".into())
+        .expect("performance.now")
+        .unchecked_into();
+    now.call0(&performance)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// What a scenario with `maxStallMs` or `maxMemoryMiB` measures while it runs: a
+/// `setInterval(…, 10)` ticker's worst gap, and the peak of the wasm heap over its start.
+struct Measure {
+    worst: Rc<Cell<f64>>,
+    interval: JsValue,
+    _tick: Closure<dyn FnMut()>,
+    base: isize,
+}
+
+impl Measure {
+    fn start() -> Measure {
+        let worst = Rc::new(Cell::new(0.0f64));
+        let last = Cell::new(now_ms());
+        let tick = Closure::<dyn FnMut()>::new({
+            let worst = worst.clone();
+            move || {
+                let now = now_ms();
+                worst.set(worst.get().max(now - last.get()));
+                last.set(now);
+            }
+        });
+        let global = js_sys::global();
+        let set: js_sys::Function = js_sys::Reflect::get(&global, &"setInterval".into())
+            .expect("setInterval exists in every realm")
+            .unchecked_into();
+        let interval = set
+            .call2(&global, tick.as_ref(), &10.into())
+            .expect("setInterval");
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        Measure {
+            worst,
+            interval,
+            _tick: tick,
+            base,
+        }
+    }
+
+    fn stop(self) -> (std::time::Duration, check::Memory) {
+        let global = js_sys::global();
+        if let Ok(clear) = js_sys::Reflect::get(&global, &"clearInterval".into()) {
+            let _ = clear
+                .unchecked_into::<js_sys::Function>()
+                .call1(&global, &self.interval);
+        }
+        let stall = std::time::Duration::from_micros((self.worst.get() * 1000.0) as u64);
+        let grew = (PEAK.load(Ordering::Relaxed) - self.base).max(0) as u64;
+        let what = "the peak the wasm heap held";
+        (stall, check::Memory { grew, what })
     }
 }
 
@@ -164,11 +283,12 @@ async fn read_log(token: &str) -> Result<Vec<check::Request>, String> {
     check::parse_log(&text)
 }
 
-/// Runs one scenario; returns what diverged (empty when it passed).
-async fn run_one(sc: &Value) -> Vec<String> {
+/// Runs one scenario in realm `env`; returns what diverged (empty when it passed), and what it
+/// measured.
+async fn run_one(sc: &Value, env: &str) -> (Vec<String>, Option<String>) {
     let sc = match Scenario::read(sc) {
         Ok(sc) => sc,
-        Err(e) => return vec![e],
+        Err(e) => return (vec![e], None),
     };
     let token = format!("{}-{}", sc.name, js_sys::Math::random().to_bits());
     if let Some(scripts) = &sc.scripts {
@@ -176,8 +296,10 @@ async fn run_one(sc: &Value) -> Vec<String> {
         init.body(scripts.as_bytes());
         match read_text(&format!("{SERVER}/script?token={token}"), &init).await {
             Ok((200..=299, _)) => {}
-            Ok((status, text)) => return vec![format!("scripts not stored: {status} {text}")],
-            Err(e) => return vec![format!("scripts not stored: {e}")],
+            Ok((status, text)) => {
+                return (vec![format!("scripts not stored: {status} {text}")], None)
+            }
+            Err(e) => return (vec![format!("scripts not stored: {e}")], None),
         }
     }
     let url = sc.url(SERVER, &cross_origin(), &token);
@@ -189,10 +311,11 @@ async fn run_one(sc: &Value) -> Vec<String> {
         es: RefCell::default(),
     });
     let mut failures = Vec::new();
+    let measure = sc.measures().then(Measure::start);
     let built = connect(&url, &sc.options, &seen);
     let refused = built.as_ref().err().map(ToString::to_string);
     let es = match (sc.built(refused.as_deref(), &mut failures), built) {
-        (Err(e), _) => return vec![e],
+        (Err(e), _) => return (vec![e], measure.map(|_| "not measured".into())),
         (Ok(true), Ok(es)) => Some(Rc::new(es)),
         (_, Ok(es)) => {
             es.close();
@@ -222,6 +345,10 @@ async fn run_one(sc: &Value) -> Vec<String> {
             es.close();
         }
     }
+    let (stall, memory) = match measure.map(Measure::stop) {
+        Some((stall, memory)) => (Some(stall), Some(memory)),
+        None => (None, None),
+    };
     sleep(sc.settle.as_millis() as i32).await;
     let mut log = None;
     if sc.reads_log() {
@@ -242,13 +369,20 @@ async fn run_one(sc: &Value) -> Vec<String> {
     let trace = seen.trace.borrow().clone();
     let messages = seen.messages.borrow().clone();
     let observed = check::Observed {
+        runner: RUNNER,
+        env: Some(env),
         trace: &trace,
         messages: &messages,
         closed_at: seen.closed_at.get(),
         log: log.as_deref(),
+        stall,
+        memory,
     };
     let matches = |pattern: &str, text: &str| js_sys::RegExp::new(pattern, "").test(text);
     failures.extend(check::check(&sc, &observed, &matches));
     drop(es);
-    failures
+    let measured = sc
+        .measures()
+        .then(|| check::measured(stall, memory.as_ref()));
+    (failures, measured)
 }

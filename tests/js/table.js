@@ -65,6 +65,89 @@ function same(got, want) {
   });
 }
 
+/**
+ * How this realm measures memory for `maxMemoryMiB`: `{what, read, gc}` (`read()` in bytes,
+ * `gc()` a full collection where the realm lets one be forced), or `{why}` when it cannot.
+ * Node: the V8 heap in use plus `external` (ArrayBuffers, the wasm memory), with the `gc` that
+ * `--expose-gc` set at run time gives; a Chromium page: `performance.memory` when it is live (it
+ * moves over an 8 MiB allocation; without --enable-precise-memory-info Chromium quantizes it and
+ * may refresh it seldom); else the wasm memory's size when the caller passed it (a high-water
+ * mark).
+ */
+async function memoryProbe(probe) {
+  if (typeof globalThis.process?.memoryUsage === 'function') {
+    let gc;
+    try {
+      const v8 = await import('node:v8');
+      const vm = await import('node:vm');
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc');
+    } catch {
+      gc = undefined;
+    }
+    return {
+      what: `the peak of V8 heapUsed + external (ArrayBuffers, wasm memory)${gc ? ', a sample over half the bound re-taken after a full GC' : ''}`,
+      read: () => {
+        const m = globalThis.process.memoryUsage();
+        return m.heapUsed + m.external;
+      },
+      gc,
+    };
+  }
+  const pm = globalThis.performance?.memory;
+  if (pm && typeof pm.usedJSHeapSize === 'number') {
+    // Chromium refreshes the value at most every 50 ms (and seldom when it is not precise).
+    const before = pm.usedJSHeapSize;
+    const ballast = new Array(1 << 20).fill(1.5);
+    await sleep(120);
+    const live = globalThis.performance.memory.usedJSHeapSize !== before && ballast.length > 0;
+    if (live) return { what: 'the peak of performance.memory.usedJSHeapSize', read: () => globalThis.performance.memory.usedJSHeapSize };
+  }
+  if (probe?.wasmMemory instanceof WebAssembly.Memory) {
+    return { what: 'the wasm memory size (a high-water mark)', read: () => probe.wasmMemory.buffer.byteLength };
+  }
+  return { why: pm ? 'performance.memory does not move, and no wasm memory was given' : 'no memory API in this realm, and no wasm memory was given' };
+}
+
+/**
+ * With `maxStallMs` or `maxMemoryMiB`: a setInterval(…, 10) ticker on this event loop, its worst
+ * gap, and the memory's peak over its start, until `stop()`. A sample over half the `bound` of
+ * growth (in bytes) is taken again after a full GC where one can be forced (garbage not yet
+ * collected is no growth); the time that GC takes is the runner's, not counted as a stall.
+ */
+function startMeasuring(memory, bound) {
+  memory.gc?.();
+  let last = performance.now();
+  let worst = 0;
+  const base = memory.read?.();
+  let peak = base;
+  let over = false;
+  const tick = () => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    if (!memory.read) return;
+    let m = memory.read();
+    if (m - base > bound / 2 && memory.gc && !over) {
+      memory.gc();
+      m = memory.read();
+      over = m - base > bound;
+      last = performance.now();
+    }
+    peak = Math.max(peak, m);
+  };
+  const id = setInterval(tick, 10);
+  return {
+    stop() {
+      tick();
+      clearInterval(id);
+      return { stall: worst, grew: memory.read ? peak - base : undefined };
+    },
+  };
+}
+
+const mib = (bytes) => (bytes / 1048576).toFixed(1);
+
 /** The request log sse-testserver keeps for `token`. */
 const readLog = async (server, token) => (await fetch(`${server}/log?token=${token}`)).json();
 
@@ -93,8 +176,11 @@ function checkRequests(log, want, fail) {
   });
 }
 
-/** Runs one scenario; returns what diverged (empty when it passed). */
-async function runOne(EventSource, server, sc) {
+/**
+ * Runs one scenario; returns what diverged (empty when it passed). `out.measured` is set to what
+ * it measured (with `maxStallMs` or `maxMemoryMiB`).
+ */
+async function runOne(EventSource, server, sc, env, memory, out) {
   const failures = [];
   const fail = (what) => failures.push(what);
   const token = `${sc.name}-${Math.random().toString(36).slice(2)}`;
@@ -107,11 +193,15 @@ async function runOne(EventSource, server, sc) {
   const url = fill(sc.url ?? '{server}/s?token={token}', server, token);
   const trace = [];
   const messages = [];
+  const measuring = 'maxStallMs' in expect || 'maxMemoryMiB' in expect ? startMeasuring(memory, (expect.maxMemoryMiB ?? Infinity) * 1048576) : null;
   let es;
   try {
     es = new EventSource(url, init(sc.options, trace));
   } catch (e) {
-    if (!expect.invalid) return [`construction threw: ${e}`];
+    if (!expect.invalid) {
+      measuring?.stop();
+      return [`construction threw: ${e}`];
+    }
     if (!(e instanceof TypeError)) fail(`construction threw ${e}, not a TypeError`);
     else if (!e.message.includes(`option ${expect.invalid} `)) fail(`the TypeError does not name ${expect.invalid}: ${e.message}`);
   }
@@ -165,6 +255,16 @@ async function runOne(EventSource, server, sc) {
       fail(`${e.message}; trace so far ${show(trace)}`);
     }
   }
+  if (measuring) {
+    const { stall, grew } = measuring.stop();
+    out.measured = `stall ${Math.round(stall)} ms, memory ${grew === undefined ? 'not measured' : `+${mib(grew)} MiB (${memory.what})`}`;
+    if ('maxStallMs' in expect && stall > expect.maxStallMs) {
+      fail(`the event loop stalled ${Math.round(stall)} ms (the worst gap between 10 ms ticks), expected at most ${expect.maxStallMs} ms`);
+    }
+    if ('maxMemoryMiB' in expect && grew !== undefined && grew > expect.maxMemoryMiB * 1048576) {
+      fail(`the memory grew ${mib(grew)} MiB (${memory.what}), expected under ${expect.maxMemoryMiB} MiB`);
+    }
+  }
   await sleep(sc.settle ?? 100);
   if (expect.trace) {
     const want = expect.trace.map((w) => (w[0] === 'event' ? [...w.slice(0, 2), expand(w[2]), w[3]] : w));
@@ -205,7 +305,13 @@ async function runOne(EventSource, server, sc) {
         fail(`the server saw the end ${ended == null ? 'never' : `${ended - closedAt} ms`} after close(), expected within ${expect.ended} ms`);
       }
     }
-    if ('requests' in expect) checkRequests(log, expect.requests, fail);
+    if ('requests' in expect) {
+      let want = expect.requests;
+      // Counts per runner, where the clients differ (`web-js/ENV` first, then `web-js`).
+      if (want !== null && typeof want === 'object' && !Array.isArray(want)) want = want[`web-js/${env}`] ?? want['web-js'];
+      if (want === undefined) fail('requests: no count for web-js');
+      else checkRequests(log, want, fail);
+    }
     (expect.gaps ?? []).forEach(([min, max], i) => {
       if (!log[i + 1]) return fail(`gap ${i + 1}: no request ${i + 2}`);
       const gap = log[i + 1].at - log[i].at;
@@ -218,12 +324,15 @@ async function runOne(EventSource, server, sc) {
 /**
  * Runs every scenario of `tableText` in realm `env`; resolves with the summary line (also posted
  * to sse-testserver, where scripts/test.sh collects every runner's), rejects listing every
- * scenario that diverged.
+ * scenario that diverged. `probe.wasmMemory`, when given, is the engine's `WebAssembly.Memory`,
+ * for `maxMemoryMiB` where the realm has no better measure.
  */
-export async function runTable(EventSource, server, tableText, env) {
+export async function runTable(EventSource, server, tableText, env, probe = {}) {
   const table = JSON.parse(tableText);
   const skipped = [];
   const failed = [];
+  const unmeasured = [];
+  const memory = await memoryProbe(probe);
   let ran = 0;
   for (const sc of table) {
     const reason = sc.skip?.[`web-js/${env}`] ?? sc.skip?.['web-js'];
@@ -232,15 +341,19 @@ export async function runTable(EventSource, server, tableText, env) {
       continue;
     }
     let failures;
+    const out = {};
     try {
-      failures = await runOne(EventSource, server, sc);
+      failures = await runOne(EventSource, server, sc, env, memory, out);
     } catch (e) {
       failures = [`threw ${e?.stack ?? e}`];
     }
     ran++;
+    if (out.measured) console.log(`scenario table: web-js (${env}) ${sc.name}: ${out.measured}`);
+    if ('maxMemoryMiB' in sc.expect && !memory.read) unmeasured.push(sc.name);
     if (failures.length) failed.push(`${sc.name}: ${failures.join('; ')}`);
   }
-  const line = `scenario table: web-js (${env}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}`;
+  const limits = unmeasured.length ? `; unmeasured: maxMemoryMiB in ${unmeasured.join(', ')} (${memory.why})` : '';
+  const line = `scenario table: web-js (${env}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}${limits}`;
   try {
     await fetch(`${server}/inline?token=scenario-table&script=${encodeURIComponent('{"status":204}')}`, { method: 'POST', body: line });
   } catch {

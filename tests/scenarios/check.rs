@@ -119,7 +119,16 @@ impl<'a> Scenario<'a> {
             "expect",
         ];
         const EXPECT: &[&str] = &[
-            "trace", "count", "inOrder", "invalid", "message", "requests", "gaps", "ended",
+            "trace",
+            "count",
+            "inOrder",
+            "invalid",
+            "message",
+            "requests",
+            "gaps",
+            "ended",
+            "maxStallMs",
+            "maxMemoryMiB",
         ];
         let expect = &sc["expect"];
         for (keys, v, what) in [(KEYS, sc, "scenario"), (EXPECT, expect, "expect")] {
@@ -171,6 +180,25 @@ impl<'a> Scenario<'a> {
         ["requests", "gaps", "ended"]
             .iter()
             .any(|k| self.expect.get(k).is_some())
+    }
+
+    /// `maxStallMs`: the longest the runner's runtime may stall while the scenario runs.
+    pub fn max_stall(&self) -> Option<Duration> {
+        self.expect["maxStallMs"]
+            .as_u64()
+            .map(Duration::from_millis)
+    }
+
+    /// `maxMemoryMiB`: how much the memory may grow while the scenario runs, in bytes.
+    pub fn max_memory(&self) -> Option<u64> {
+        let mib = self.expect["maxMemoryMiB"].as_f64()?;
+        Some((mib * 1024.0 * 1024.0) as u64)
+    }
+
+    /// Whether the runner measures while the scenario runs (`maxStallMs`, `maxMemoryMiB`):
+    /// a 10 ms ticker on the runtime that polls the client, and the memory where it can.
+    pub fn measures(&self) -> bool {
+        self.max_stall().is_some() || self.max_memory().is_some()
     }
 
     /// With `ended`: how long to keep re-reading the log while its last response has not ended
@@ -443,6 +471,10 @@ pub fn end_pending(log: &[Request]) -> bool {
 /// What a run saw.
 #[derive(Clone, Copy, Debug)]
 pub struct Observed<'a> {
+    /// The runner (`sse-web-native`, `web-rust`) and its environment (`page`, `worker`,
+    /// `node`), for the `requests` that differ by runner.
+    pub runner: &'a str,
+    pub env: Option<&'a str>,
     pub trace: &'a [Value],
     /// Each error's message (its `Display`), in order.
     pub messages: &'a [String],
@@ -450,6 +482,40 @@ pub struct Observed<'a> {
     pub closed_at: Option<u64>,
     /// The server's request log, read when [`Scenario::reads_log`].
     pub log: Option<&'a [Request]>,
+    /// With [`Scenario::measures`]: the worst gap between the ticks of a 10 ms ticker on the
+    /// runtime that polled the client, from the build to the end of the stream.
+    pub stall: Option<Duration>,
+    /// With [`Scenario::measures`]: the memory growth over the same time, where the runner can
+    /// measure it (`None`: it cannot, which its summary line names).
+    pub memory: Option<Memory>,
+}
+
+/// A memory growth a runner measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// The growth in bytes: the peak (or the high-water mark) over the start.
+    pub grew: u64,
+    /// What was measured, for the messages.
+    pub what: &'static str,
+}
+
+impl Memory {
+    /// The growth in MiB, for the messages.
+    pub fn mib(&self) -> f64 {
+        self.grew as f64 / (1024.0 * 1024.0)
+    }
+}
+
+/// What a runner measured (`maxStallMs`, `maxMemoryMiB`), for its output: `stall 12 ms,
+/// memory +1.3 MiB (the peak of ...)`.
+pub fn measured(stall: Option<Duration>, memory: Option<&Memory>) -> String {
+    let stall = stall.map_or("stall not measured".into(), |s| {
+        format!("stall {} ms", s.as_millis())
+    });
+    match memory {
+        Some(m) => format!("{stall}, memory +{:.1} MiB ({})", m.mib(), m.what),
+        None => format!("{stall}, memory not measured"),
+    }
 }
 
 /// Compares what a run saw with the scenario's `expect`; returns what diverged.
@@ -515,8 +581,30 @@ pub fn check(sc: &Scenario, seen: &Observed, matches: &dyn Fn(&str, &str) -> boo
             None => fail(format!("no error, expected a message matching {pattern}")),
         }
     }
+    if let Some(max) = sc.max_stall() {
+        match seen.stall {
+            Some(worst) if worst > max => fail(format!(
+                "the runtime stalled {} ms (the worst gap between 10 ms ticks), expected at most {} ms",
+                worst.as_millis(),
+                max.as_millis()
+            )),
+            Some(_) => {}
+            None => fail("maxStallMs: the runner did not measure the stalls".into()),
+        }
+    }
+    if let (Some(max), Some(m)) = (sc.max_memory(), seen.memory) {
+        if m.grew > max {
+            fail(format!(
+                "the memory grew {:.1} MiB ({}), expected under {} MiB",
+                m.mib(),
+                m.what,
+                expect["maxMemoryMiB"]
+            ));
+        }
+    }
     if let Some(log) = seen.log {
-        check_log(expect, log, seen.closed_at, &mut fail);
+        let runner = (seen.runner, seen.env);
+        check_log(expect, log, seen.closed_at, runner, &mut fail);
     } else if sc.reads_log() {
         fail("the request log was not read".into());
     }
@@ -528,6 +616,7 @@ fn check_log(
     expect: &Value,
     log: &[Request],
     closed_at: Option<u64>,
+    (runner, env): (&str, Option<&str>),
     fail: &mut dyn FnMut(String),
 ) {
     if let Some(within) = expect["ended"].as_u64() {
@@ -544,8 +633,18 @@ fn check_log(
             _ => {}
         }
     }
-    if let Some(want) = expect.get("requests") {
-        check_requests(log, want, fail);
+    match expect.get("requests") {
+        // Counts per runner, where the clients differ (`RUNNER/ENV` first, then `RUNNER`).
+        Some(Value::Object(per)) => {
+            let key = env.map(|env| format!("{runner}/{env}"));
+            let want = key.and_then(|k| per.get(&k)).or_else(|| per.get(runner));
+            match want {
+                Some(want) => check_requests(log, want, fail),
+                None => fail(format!("requests: no count for {runner}")),
+            }
+        }
+        Some(want) => check_requests(log, want, fail),
+        None => {}
     }
     for (i, gap) in expect["gaps"].as_array().into_iter().flatten().enumerate() {
         let (min, max) = (gap[0].as_u64().unwrap_or(0), gap[1].as_u64().unwrap_or(0));

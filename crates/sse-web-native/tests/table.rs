@@ -2,8 +2,15 @@
 //! through sse-web-native, against an in-process sse-testserver. The browser client's runners play
 //! the same table; reading a scenario and comparing what was seen are theirs and this runner's
 //! alike (tests/scenarios/check.rs).
+//!
+//! The table runs on the test's current-thread runtime, the client and every task reqwest spawns
+//! on one thread: `maxStallMs` is the worst gap of a 10 ms ticker task on that runtime, and
+//! `maxMemoryMiB` the peak of what that thread holds (a counting global allocator; the
+//! in-process server allocates on threads of its own and is not counted).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,8 +27,107 @@ use check::{Do, Opt, Scenario};
 const TABLE: &str = include_str!("../../../tests/scenarios/table.json");
 const RUNNER: &str = "sse-web-native";
 
+/// Counts what the client's thread allocates: the bytes it holds now, and their peak.
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+thread_local! {
+    /// This thread's allocations count (the test's thread, which polls the client).
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted() -> bool {
+    COUNTED.try_with(Cell::get).unwrap_or(false)
+}
+
+fn grow(by: i64) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every call is System's; the counters only add up sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() && counted() {
+            grow(layout.size() as i64);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() && counted() {
+            grow(layout.size() as i64);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        System.dealloc(p, layout);
+        if counted() {
+            LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        }
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        let q = System.realloc(p, layout, size);
+        if !q.is_null() && counted() {
+            grow(size as i64 - layout.size() as i64);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What a scenario with `maxStallMs` or `maxMemoryMiB` measures while it runs.
+struct Measure {
+    worst_us: Arc<AtomicU64>,
+    ticker: tokio::task::JoinHandle<()>,
+    base: i64,
+}
+
+impl Measure {
+    /// Starts a 10 ms ticker on this runtime and the peak of this thread's memory.
+    async fn start() -> Measure {
+        let worst_us = Arc::new(AtomicU64::new(0));
+        let ticker = tokio::spawn({
+            let worst_us = worst_us.clone();
+            async move {
+                let mut last = std::time::Instant::now();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let now = std::time::Instant::now();
+                    let gap = u64::try_from((now - last).as_micros()).unwrap_or(u64::MAX);
+                    worst_us.fetch_max(gap, Ordering::Relaxed);
+                    last = now;
+                }
+            }
+        });
+        // Let the ticker start.
+        tokio::task::yield_now().await;
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        Measure {
+            worst_us,
+            ticker,
+            base,
+        }
+    }
+
+    fn stop(self) -> (Duration, check::Memory) {
+        self.ticker.abort();
+        let worst = Duration::from_micros(self.worst_us.load(Ordering::Relaxed));
+        let grew = (PEAK.load(Ordering::Relaxed) - self.base).max(0) as u64;
+        let what = "the peak the client's thread held";
+        (worst, check::Memory { grew, what })
+    }
+}
+
 #[tokio::test]
 async fn scenario_table() {
+    COUNTED.with(|c| c.set(true));
     let table = check::table(TABLE);
     let server = sse_testserver::spawn_on_own_thread().expect("server starts");
     let mut skipped = Vec::new();
@@ -34,12 +140,13 @@ async fn scenario_table() {
             continue;
         }
         let started = std::time::Instant::now();
-        let failures = run(&server, sc, i).await;
+        let (failures, measured) = run(&server, sc, i).await;
         ran += 1;
         eprintln!(
-            "{} {name} ({} ms)",
+            "{} {name} ({} ms{})",
             if failures.is_empty() { "ok  " } else { "FAIL" },
-            started.elapsed().as_millis()
+            started.elapsed().as_millis(),
+            measured.map_or(String::new(), |m| format!("; {m}"))
         );
         if !failures.is_empty() {
             failed.push(format!("{name}: {}", failures.join("; ")));
@@ -84,11 +191,11 @@ async fn report(line: &str) {
     }
 }
 
-/// Runs one scenario; returns what diverged (empty when it passed).
-async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
+/// Runs one scenario; returns what diverged (empty when it passed), and what it measured.
+async fn run(s: &Server, sc: &Value, i: usize) -> (Vec<String>, Option<String>) {
     let sc = match Scenario::read(sc) {
         Ok(sc) => sc,
-        Err(e) => return vec![e],
+        Err(e) => return (vec![e], None),
     };
     let token = &format!("{}-{}-{i}", sc.name, std::process::id());
     let mut failures = Vec::new();
@@ -102,7 +209,7 @@ async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
             .map_err(|e| e.to_string())
             .and_then(|r| r.error_for_status().map_err(|e| e.to_string()));
         if let Err(e) = stored {
-            return vec![format!("scripts not stored: {e}")];
+            return (vec![format!("scripts not stored: {e}")], None);
         }
     }
     let url = sc.url(&s.url(), &s.cross_origin_url(), token);
@@ -110,17 +217,22 @@ async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
     let comments = Arc::new(tokio::sync::Notify::new());
     let builder = match builder(&url, &sc.options, &trace, &comments) {
         Ok(b) => b,
-        Err(e) => return vec![e],
+        Err(e) => return (vec![e], None),
     };
     let mut messages = Vec::new();
     let mut closed_at = None;
     // The source lives to the end of the checks, so that only close() can let the server see
     // the end of its response (dropping it would too).
     let mut source = None;
+    let measure = if sc.measures() {
+        Some(Measure::start().await)
+    } else {
+        None
+    };
     let built = builder.connect();
     let refused = built.as_ref().err().map(ToString::to_string);
     match (sc.built(refused.as_deref(), &mut failures), built) {
-        (Err(e), _) => return vec![e],
+        (Err(e), _) => return (vec![e], None),
         (Ok(true), Ok(mut es)) => {
             let drive = drive(&mut es, sc.acts(), &trace, &comments, &mut messages);
             match tokio::time::timeout(sc.timeout, drive).await {
@@ -135,6 +247,10 @@ async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
         }
         _ => {}
     }
+    let (stall, memory) = match measure.map(Measure::stop) {
+        Some((stall, memory)) => (Some(stall), Some(memory)),
+        None => (None, None),
+    };
     tokio::time::sleep(sc.settle).await;
     let trace = trace.lock().unwrap().clone();
     let mut log = None;
@@ -156,10 +272,14 @@ async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
         }
     }
     let seen = check::Observed {
+        runner: RUNNER,
+        env: None,
         trace: &trace,
         messages: &messages,
         closed_at,
         log: log.as_deref(),
+        stall,
+        memory,
     };
     let matches = |pattern: &str, text: &str| {
         let re = regex::Regex::new(pattern).expect("the table's message is a regex");
@@ -167,7 +287,10 @@ async fn run(s: &Server, sc: &Value, i: usize) -> Vec<String> {
     };
     failures.extend(check::check(&sc, &seen, &matches));
     drop(source);
-    failures
+    let measured = sc
+        .measures()
+        .then(|| check::measured(stall, memory.as_ref()));
+    (failures, measured)
 }
 
 /// Polls the source until it ends, recording every item and doing the scenario's acts;
