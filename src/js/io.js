@@ -42,6 +42,21 @@ export function now() {
   return performance.now();
 }
 
+// A body whose chunks are already buffered resolves read() after read() as microtasks, so a flood
+// of chunks that hold no event (empty lines, comments, a gzip bomb of them) would never give the
+// event loop a turn. After YIELD_MS of reads that did not wait, the next waits for a task.
+const YIELD_MS = 8;
+function task(f) {
+  if (typeof setImmediate === 'function') return setImmediate(f);
+  // Unclamped, unlike setTimeout(0); a channel per turn, so no open port keeps a process alive.
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => {
+    port1.close();
+    f();
+  };
+  port2.postMessage(0);
+}
+
 export class Io {
   #cb;
   #init;
@@ -52,6 +67,7 @@ export class Io {
   #headers;
   #preparing;
   #timer;
+  #busy = 0;
 
   constructor(cb, init) {
     this.#cb = cb;
@@ -131,6 +147,7 @@ export class Io {
         }
         // No body is an empty one.
         this.#reader = body?.getReader();
+        this.#busy = now();
         const get = (n) => res.headers.get(n) ?? undefined;
         this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, Date.now()]);
       },
@@ -160,8 +177,17 @@ export class Io {
   read(conn) {
     const reader = this.#reader;
     if (!reader) return this.#later(READ, conn, undefined);
+    const asked = now();
+    if (asked - this.#busy > YIELD_MS) {
+      return task(() => {
+        this.#busy = now();
+        if (reader === this.#reader) this.read(conn);
+      });
+    }
     reader.read().then(
       ({ done, value }) => {
+        // A read that waited let the loop run.
+        if (now() - asked > 1) this.#busy = now();
         if (done) this.#report(READ, conn, undefined);
         else if (value instanceof Uint8Array) this.#report(READ, conn, value);
         else this.#fail(REFUSED, conn, new TypeError('the body yielded something other than bytes'));

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -269,7 +269,12 @@ enum Io {
     Idle,
     Preparing(Conn, BoxFuture<'static, Vec<(String, String)>>),
     Sending(Conn, BoxFuture<'static, reqwest::Result<reqwest::Response>>),
-    Reading(Conn, BoxStream<'static, reqwest::Result<bytes::Bytes>>),
+    /// The body, and what of its last chunk the machine has not been fed yet.
+    Reading(
+        Conn,
+        BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+        bytes::Bytes,
+    ),
 }
 
 /// A Server-Sent Events stream: `Ok` events, and `Err` for every failure (the stream goes on
@@ -437,23 +442,24 @@ impl EventSource {
         }
     }
 
-    /// Polls what the attempt under way waits for and reports it to the machine: `true` when
-    /// something happened.
-    fn poll_io(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Polls what the attempt under way waits for and reports it to the machine: the body bytes
+    /// it fed when something happened, `None` when nothing did.
+    fn poll_io(&mut self, cx: &mut Context<'_>) -> Option<usize> {
         let now = || millis(self.epoch.elapsed());
+        let mut fed = 0;
         let action = match &mut self.io {
-            Io::Idle => return false,
+            Io::Idle => return None,
             Io::Preparing(conn, f) => {
                 let Poll::Ready(extra) = f.as_mut().poll(cx) else {
-                    return false;
+                    return None;
                 };
                 let conn = *conn;
                 self.send(conn, &extra);
-                return true;
+                return Some(0);
             }
             Io::Sending(conn, f) => {
                 let Poll::Ready(sent) = f.as_mut().poll(cx) else {
-                    return false;
+                    return None;
                 };
                 let conn = *conn;
                 match sent {
@@ -475,7 +481,11 @@ impl EventSource {
                         let action = self.machine.on_response(conn, &head, now());
                         match action {
                             Action::Open => {
-                                self.io = Io::Reading(conn, response.bytes_stream().boxed());
+                                self.io = Io::Reading(
+                                    conn,
+                                    response.bytes_stream().boxed(),
+                                    bytes::Bytes::new(),
+                                );
                             }
                             Action::Wait(e) | Action::Fail(e)
                                 if e.kind == ErrorKind::ContentType =>
@@ -494,13 +504,24 @@ impl EventSource {
                     }
                 }
             }
-            Io::Reading(conn, body) => {
-                let Poll::Ready(chunk) = body.poll_next_unpin(cx) else {
-                    return false;
+            Io::Reading(conn, body, rest) => {
+                let chunk = if rest.is_empty() {
+                    let Poll::Ready(chunk) = body.poll_next_unpin(cx) else {
+                        return None;
+                    };
+                    chunk
+                } else {
+                    Some(Ok(std::mem::take(rest)))
                 };
                 let conn = *conn;
                 match chunk {
-                    Some(Ok(bytes)) => {
+                    Some(Ok(mut bytes)) => {
+                        // A decompressed or coalesced chunk can be megabytes: fed in pieces, a
+                        // poll at a time.
+                        if bytes.len() > BYTES_PER_POLL {
+                            *rest = bytes.split_off(BYTES_PER_POLL);
+                        }
+                        fed = bytes.len();
                         let queue = &mut self.queue;
                         let comments = self.on_comment.is_some();
                         self.machine
@@ -521,7 +542,7 @@ impl EventSource {
             }
         };
         self.act(action);
-        true
+        Some(fed)
     }
 
     /// Sets the one timer to the machine's deadline and polls it: `true` when it fired.
@@ -550,9 +571,12 @@ impl EventSource {
     }
 }
 
-/// How many chunks one poll may feed the machine before giving the thread back (chunks that
-/// hold no event, such as comments, would otherwise never yield on a fast stream).
-const CHUNKS_PER_POLL: u32 = 16;
+/// How many body bytes one poll may feed the machine before giving the thread back: chunks that
+/// hold no event (comments, empty lines, a gzip bomb of them) would otherwise never yield on a
+/// fast stream. Counted in bytes, since a decompressed chunk can be large; any other step counts
+/// as one chunk of [`STEP_COST`].
+const BYTES_PER_POLL: usize = 64 * 1024;
+const STEP_COST: usize = 4 * 1024;
 
 impl Stream for EventSource {
     type Item = Result<Event, Error>;
@@ -564,7 +588,8 @@ impl Stream for EventSource {
             let action = this.machine.start(this.now_ms());
             this.act(action);
         }
-        for _ in 0..CHUNKS_PER_POLL {
+        let mut budget = BYTES_PER_POLL;
+        while budget > 0 {
             while let Some(queued) = this.queue.pop_front() {
                 match queued {
                     Queued::Item(item) => return Poll::Ready(Some(item)),
@@ -578,12 +603,23 @@ impl Stream for EventSource {
             if this.machine.ready_state() == ReadyState::Closed {
                 return Poll::Ready(None);
             }
-            if !this.poll_timer(cx) && !this.poll_io(cx) {
-                this.park(cx);
-                return Poll::Pending;
-            }
+            let spent = if this.poll_timer(cx) {
+                STEP_COST
+            } else {
+                match this.poll_io(cx) {
+                    Some(bytes) => bytes.max(STEP_COST),
+                    None => {
+                        this.park(cx);
+                        return Poll::Pending;
+                    }
+                }
+            };
+            budget = budget.saturating_sub(spent);
         }
-        cx.waker().wake_by_ref();
+        // Yielded, not just woken: tokio runs its timers and IO only between rounds of tasks
+        // (every 61 polls), so a task that wakes itself would still starve them. A yield_now
+        // waits for that round (outside tokio it is a plain wake).
+        let _ = pin!(tokio::task::yield_now()).poll(cx);
         Poll::Pending
     }
 }
