@@ -46,6 +46,8 @@ export function now() {
 // of chunks that hold no event (empty lines, comments, a gzip bomb of them) would never give the
 // event loop a turn. After YIELD_MS of reads that did not wait, the next waits for a task.
 const YIELD_MS = 8;
+// A decompressed or coalesced chunk can be megabytes: the engine gets it in pieces of this.
+const PIECE = 64 * 1024;
 function task(f) {
   if (typeof setImmediate === 'function') return setImmediate(f);
   // Unclamped, unlike setTimeout(0); a channel per turn, so no open port keeps a process alive.
@@ -68,6 +70,7 @@ export class Io {
   #preparing;
   #timer;
   #busy = 0;
+  #rest;
 
   constructor(cb, init) {
     this.#cb = cb;
@@ -184,13 +187,20 @@ export class Io {
         if (reader === this.#reader) this.read(conn);
       });
     }
+    const rest = this.#rest;
+    if (rest) {
+      this.#rest = rest.length > PIECE ? rest.subarray(PIECE) : undefined;
+      return this.#later(READ, conn, rest.subarray(0, PIECE));
+    }
     reader.read().then(
       ({ done, value }) => {
         // A read that waited let the loop run.
         if (now() - asked > 1) this.#busy = now();
         if (done) this.#report(READ, conn, undefined);
-        else if (value instanceof Uint8Array) this.#report(READ, conn, value);
-        else this.#fail(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
+        else if (value instanceof Uint8Array) {
+          if (value.length > PIECE) this.#rest = value.subarray(PIECE);
+          this.#report(READ, conn, value.subarray(0, PIECE));
+        } else this.#fail(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
       },
       (e) => this.#fail(FAILED, conn, e),
     );
@@ -205,7 +215,7 @@ export class Io {
   /** Drops the fetch (and with it the body). */
   stop() {
     this.#controller?.abort();
-    this.#controller = this.#reader = undefined;
+    this.#controller = this.#reader = this.#rest = undefined;
   }
 
   /** The engine is gone: nothing more is reported. */

@@ -34,8 +34,13 @@ extern "C" {
 #[wasm_bindgen(module = "/tests/js/table.js")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = runTable)]
-    fn run_table(class: &JsValue, server: &str, table: &str, env: &str)
-        -> Result<Promise, JsValue>;
+    fn run_table(
+        class: &JsValue,
+        server: &str,
+        table: &str,
+        env: &str,
+        probe: &JsValue,
+    ) -> Result<Promise, JsValue>;
 }
 
 /// The JS `EventSource` class over this build's engine, as the npm package assembles it.
@@ -69,7 +74,10 @@ async fn scenario(name: &str) {
 
 /// The scenario table through the JS `EventSource` in realm `env`.
 pub async fn scenario_table_js(env: &str) {
-    let promise = run_table(&event_source_class(), SERVER, TABLE, env)
+    // Where performance.memory is missing (a Worker), the wasm memory is what can be measured.
+    let probe = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&probe, &"wasmMemory".into(), &wasm_bindgen::memory());
+    let promise = run_table(&event_source_class(), SERVER, TABLE, env, &probe)
         .unwrap_or_else(|e| panic!("scenario table: {e:?}"));
     settle("scenario table", promise).await;
 }

@@ -31,6 +31,7 @@ const RUNNER: &str = "web-rust";
 pub async fn run(env: &str) {
     let table = check::table(super::TABLE);
     let (mut ran, mut skipped, mut failed) = (0, Vec::new(), Vec::new());
+    let mut measures = String::new();
     for sc in &table {
         let name = sc["name"].as_str().unwrap_or("?");
         if let Some(reason) = check::skip_reason(sc, RUNNER, Some(env)) {
@@ -40,7 +41,7 @@ pub async fn run(env: &str) {
         let (failures, measured) = run_one(sc, env).await;
         ran += 1;
         if let Some(m) = measured {
-            wasm_bindgen_test::console_log!("scenario table: {RUNNER} ({env}) {name}: {m}");
+            measures.push_str(&format!("\n  {name}: {m}"));
         }
         if !failures.is_empty() {
             failed.push(format!("{name}: {}", failures.join("; ")));
@@ -58,7 +59,8 @@ pub async fn run(env: &str) {
     wasm_bindgen_test::console_log!("{line}");
     // scripts/test.sh collects every runner's line from the server.
     let mut init = Init::new("POST");
-    init.body(line.as_bytes());
+    let posted = format!("{line}{measures}");
+    init.body(posted.as_bytes());
     let report = format!("{SERVER}/inline?token=scenario-table&script=%7B%22status%22%3A204%7D");
     let _ = fetch(&report, &init).await;
     if !failed.is_empty() || ran != table.len() - skipped.len() {

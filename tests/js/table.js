@@ -332,6 +332,7 @@ export async function runTable(EventSource, server, tableText, env, probe = {}) 
   const skipped = [];
   const failed = [];
   const unmeasured = [];
+  const measures = [];
   const memory = await memoryProbe(probe);
   let ran = 0;
   for (const sc of table) {
@@ -348,14 +349,14 @@ export async function runTable(EventSource, server, tableText, env, probe = {}) 
       failures = [`threw ${e?.stack ?? e}`];
     }
     ran++;
-    if (out.measured) console.log(`scenario table: web-js (${env}) ${sc.name}: ${out.measured}`);
+    if (out.measured) measures.push(`\n  ${sc.name}: ${out.measured}`);
     if ('maxMemoryMiB' in sc.expect && !memory.read) unmeasured.push(sc.name);
     if (failures.length) failed.push(`${sc.name}: ${failures.join('; ')}`);
   }
   const limits = unmeasured.length ? `; unmeasured: maxMemoryMiB in ${unmeasured.join(', ')} (${memory.why})` : '';
   const line = `scenario table: web-js (${env}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}${limits}`;
   try {
-    await fetch(`${server}/inline?token=scenario-table&script=${encodeURIComponent('{"status":204}')}`, { method: 'POST', body: line });
+    await fetch(`${server}/inline?token=scenario-table&script=${encodeURIComponent('{"status":204}')}`, { method: 'POST', body: line + measures.join('') });
   } catch {
     // The count is also in the result; a server that is gone fails the scenarios anyway.
   }

@@ -133,6 +133,7 @@ async fn scenario_table() {
     let mut skipped = Vec::new();
     let mut failed = Vec::new();
     let mut ran = 0;
+    let mut measures = String::new();
     for (i, sc) in table.iter().enumerate() {
         let name = sc["name"].as_str().unwrap_or("(unnamed)");
         if let Some(reason) = check::skip_reason(sc, RUNNER, None) {
@@ -146,8 +147,13 @@ async fn scenario_table() {
             "{} {name} ({} ms{})",
             if failures.is_empty() { "ok  " } else { "FAIL" },
             started.elapsed().as_millis(),
-            measured.map_or(String::new(), |m| format!("; {m}"))
+            measured
+                .as_ref()
+                .map_or(String::new(), |m| format!("; {m}"))
         );
+        if let Some(m) = measured {
+            measures.push_str(&format!("\n  {name}: {m}"));
+        }
         if !failures.is_empty() {
             failed.push(format!("{name}: {}", failures.join("; ")));
         }
@@ -162,7 +168,7 @@ async fn scenario_table() {
         table.len()
     );
     eprintln!("{line}");
-    report(&line).await;
+    report(&format!("{line}{measures}")).await;
     assert!(
         failed.is_empty() && ran == table.len() - skipped.len(),
         "{line}\n{} diverged:\n{}",
