@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use js_sys::{Array, Object, Reflect};
-use sse_web_core::options::{Options, RetryPolicy};
+use sse_web_core::options::{Options, Redirect, RetryPolicy};
 use sse_web_core::parser::{Event, Frame};
 use sse_web_core::reconnect::{Decision, Failure, ReadyState};
 use wasm_bindgen::closure::Closure;
@@ -84,6 +84,7 @@ pub struct Builder {
     headers_fn: Option<HeadersFn>,
     classify_fn: Option<ClassifyFn>,
     comment_fn: Option<CommentFn>,
+    redirect: Redirect,
 }
 
 impl Builder {
@@ -158,6 +159,11 @@ impl Builder {
         self.comment_fn = Some(Rc::new(RefCell::new(f)));
         self
     }
+    /// What a redirect does (default: follow, up to 20): fetch's `redirect` mode.
+    pub fn redirect(mut self, redirect: Redirect) -> Builder {
+        self.redirect = redirect;
+        self
+    }
     /// Replaces every option at once (the URL included).
     pub fn options(mut self, options: Options) -> Builder {
         self.options = options;
@@ -185,6 +191,9 @@ impl Builder {
         });
         if let Some(f) = &headers {
             let _ = Reflect::set(&init, &"headers".into(), f.as_ref());
+        }
+        if self.redirect != Redirect::Follow {
+            let _ = Reflect::set(&init, &"redirect".into(), &self.redirect.as_str().into());
         }
         let queue = Rc::new(Queue::default());
         let classifier: crate::engine::Classifier = match self.classify_fn {
@@ -287,6 +296,7 @@ impl EventSource {
             headers_fn: None,
             classify_fn: None,
             comment_fn: None,
+            redirect: Redirect::Follow,
         }
     }
 

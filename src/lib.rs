@@ -59,6 +59,6 @@ pub mod leptos;
 pub mod yew;
 pub use js_bridge::Source;
 pub use sse_web_core;
-pub use sse_web_core::options::{Backoff, Classify, Options, RetryPolicy};
+pub use sse_web_core::options::{Backoff, Classify, Options, Redirect, RetryPolicy};
 pub use sse_web_core::parser::Event;
 pub use sse_web_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};

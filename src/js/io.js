@@ -137,7 +137,13 @@ export class Io {
     const f = this.#init.fetch;
     let pending;
     try {
-      pending = typeof f === 'function' ? f(url, request) : globalThis.fetch(url, request);
+      // An override gets what the `eventsource` package gives one: fetch's defaults spelt out and
+      // the headers as a plain object (lowercase names), so `{ ...init.headers, Authorization }`
+      // keeps Accept and Last-Event-ID. No name is there twice (the engine replaces a header of
+      // the same name), so nothing is lost.
+      pending = typeof f === 'function'
+        ? f(url, { mode: 'cors', redirect: 'follow', ...request, headers: Object.fromEntries(headers) })
+        : globalThis.fetch(url, request);
     } catch (e) {
       return queueMicrotask(() => this.#fail(REFUSED, conn, e));
     }
@@ -164,8 +170,9 @@ export class Io {
         // Cross-origin in a page or a Worker (Node has no `location`, and no CORS), a blocked
         // answer rejects as a network error does: a no-cors request tells them apart. The
         // server answering it (an opaque response) means it was reachable, so it was CORS. It
-        // is this attempt's: close() aborts it, and so does its answer (no body left open).
-        globalThis.fetch(url, { mode: 'no-cors', method: 'GET', credentials: 'omit', cache: 'no-store', signal: controller.signal }).then(
+        // is this attempt's: close() aborts it, and so does its answer (no body left open). It
+        // redirects as the attempt did (a refused redirect is not CORS).
+        globalThis.fetch(url, { mode: 'no-cors', method: 'GET', credentials: 'omit', cache: 'no-store', redirect: this.#fields.redirect, signal: controller.signal }).then(
           () => {
             controller.abort();
             this.#fail(CORS, conn, e);
@@ -210,6 +217,9 @@ export class Io {
   timer(ms) {
     clearTimeout(this.#timer);
     this.#timer = ms < 0 ? undefined : setTimeout(() => this.#report(TIMER, 0), Math.min(ms, MAX_TIMER));
+    // Node: a source waiting to reconnect does not keep the process alive, as Node's own
+    // EventSource (a fetch or a read in progress still does).
+    this.#timer?.unref?.();
   }
 
   /** Drops the fetch (and with it the body). */

@@ -242,6 +242,7 @@ fn connect(
             Opt::LastEventIdQuery(name) => b.last_event_id_query(&name),
             Opt::InactivityTimeout(t) => b.inactivity_timeout(t),
             Opt::MaxEventSize(n) => b.max_event_size(n),
+            Opt::RedirectError => b.redirect(sse_web::Redirect::Error),
             Opt::WithCredentials(yes) => b.with_credentials(yes),
             Opt::Retry(p) => b.retry(p),
             Opt::HeadersPerAttempt(made) => {

@@ -44,6 +44,8 @@ pub enum Opt {
     InactivityTimeout(Duration),
     MaxEventSize(usize),
     WithCredentials(bool),
+    /// `redirect: "error"` (`"follow"` is not listed).
+    RedirectError,
     Retry(RetryPolicy),
     /// `$headersPerAttempt`: a per-attempt headers function making [`attempt_headers`].
     HeadersPerAttempt(Vec<(String, String)>),
@@ -296,6 +298,11 @@ fn options(v: &Value) -> Result<Vec<Opt>, String> {
             },
             "inactivityTimeout" => Opt::InactivityTimeout(Duration::from_millis(number(k, v)?)),
             "maxEventSize" => Opt::MaxEventSize(number(k, v)? as usize),
+            "redirect" => match text(k, v)?.as_str() {
+                "error" => Opt::RedirectError,
+                "follow" => continue,
+                other => return Err(format!("option {k}: {other}")),
+            },
             "withCredentials" => {
                 Opt::WithCredentials(v.as_bool().ok_or(format!("option {k}: {v}"))?)
             }

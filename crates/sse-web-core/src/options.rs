@@ -96,6 +96,9 @@ impl Options {
         if !is_event_id(&self.last_event_id) {
             return bad("last_event_id", NO_CR_LF_NUL);
         }
+        if self.last_event_id.len() > MAX_LAST_EVENT_ID {
+            return bad("last_event_id", "must be at most 4096 bytes");
+        }
         if self.last_event_id_query.as_deref() == Some("") {
             return bad("last_event_id_query", "must not be empty");
         }
@@ -118,6 +121,12 @@ impl Options {
 }
 
 const NO_CR_LF_NUL: &str = "must not contain CR, LF or NUL";
+
+/// The longest last event ID sent back (as `Last-Event-ID` or in the query), in bytes. The spec
+/// has no limit, but servers do (8 KiB a header line is common, 16 KiB for all): a longer ID
+/// would be answered 431 on every reconnect, so the source fails with kind `too-large` instead
+/// of sending it.
+pub const MAX_LAST_EVENT_ID: usize = 4096;
 
 /// Checks a request header given by the user (static or computed per attempt): its name is a
 /// token other than `Last-Event-ID` (the source's own: the `last_event_id` option sets where it
@@ -175,6 +184,32 @@ impl core::fmt::Display for InvalidOption {
 }
 
 impl core::error::Error for InvalidOption {}
+
+/// What a redirect does: Fetch's `redirect` mode (the JS option passes fetch's own words).
+/// Both follow at most [`MAX_REDIRECTS`]. On a change of origin `Authorization` is dropped and
+/// every other header follows, as fetch does: `Error` is the way to keep a key in a custom
+/// header from reaching another origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Redirect {
+    /// Follow redirects (the default).
+    #[default]
+    Follow,
+    /// A redirect is a network error (kind `network`, retried as one).
+    Error,
+}
+
+impl Redirect {
+    /// Fetch's word for it (`redirect: "error"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Redirect::Follow => "follow",
+            Redirect::Error => "error",
+        }
+    }
+}
+
+/// Redirects followed before the attempt is a network error: Fetch's limit.
+pub const MAX_REDIRECTS: usize = 20;
 
 /// When to reconnect, and after how long.
 #[derive(Clone, Debug, PartialEq)]

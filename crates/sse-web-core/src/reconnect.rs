@@ -68,7 +68,8 @@ pub enum ErrorKind {
     ContentType,
     /// Nothing arrived within the inactivity timeout.
     Timeout,
-    /// One event was larger than the limit.
+    /// One event was larger than the limit, or the last event ID is longer than the 4096 bytes
+    /// sent back ([`MAX_LAST_EVENT_ID`](crate::options::MAX_LAST_EVENT_ID)), found when reconnecting.
     TooLarge,
     /// The user's abort signal fired.
     Aborted,
@@ -217,7 +218,9 @@ impl Error {
             (ErrorKind::Network, _) => "the connection failed",
             (ErrorKind::ContentType, _) => "",
             (ErrorKind::Timeout, _) => "no data arrived within the inactivity timeout",
-            (ErrorKind::TooLarge, _) => "an event exceeded the maximum event size",
+            (ErrorKind::TooLarge, _) => {
+                "an event exceeded the maximum event size, or its ID the 4096 bytes sent back"
+            }
             (ErrorKind::Aborted, _) => "aborted by the signal",
             (ErrorKind::Ended, _) => "the server ended the stream",
             (ErrorKind::Request, _) => "the request could not be made",
@@ -526,6 +529,9 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         }
         if extra.iter().any(|(n, v)| check_header(n, v).is_err()) {
             return Err(self.on_error(conn, Failure::request(), now_ms));
+        }
+        if self.parser.last_event_id().len() > crate::options::MAX_LAST_EVENT_ID {
+            return Err(self.on_error(conn, Failure::of(ErrorKind::TooLarge), now_ms));
         }
         let o = &self.options;
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(o.headers.len() + extra.len() + 2);

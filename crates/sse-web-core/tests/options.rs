@@ -97,6 +97,10 @@ fn numbers_and_names_out_of_range_are_refused() {
             ("last_event_id", "lastEventId"),
         ),
         (
+            |o| o.last_event_id = "x".repeat(4097),
+            ("last_event_id", "lastEventId"),
+        ),
+        (
             |o| o.last_event_id_query = Some(String::new()),
             ("last_event_id_query", "lastEventIdQuery"),
         ),

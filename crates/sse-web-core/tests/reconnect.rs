@@ -196,6 +196,38 @@ fn last_event_id_is_sent_after_dispatch_only_and_as_utf8() {
 }
 
 #[test]
+fn an_id_longer_than_what_is_sent_back_fails_the_reconnect_as_too_large() {
+    for (len, sent) in [(4096, true), (4097, false)] {
+        for query in [None, Some("last")] {
+            let mut o = opts();
+            o.last_event_id_query = query.map(String::from);
+            let mut m = machine(o);
+            let c = open(&mut m);
+            let id = "x".repeat(len);
+            let chunk = format!("id: {id}\ndata: a\n\n");
+            m.on_chunk(c, chunk.as_bytes(), 0, |_| {});
+            // The event keeps it: only what goes back on the wire is capped.
+            assert_eq!(m.last_event_id(), id);
+            wait_of(m.on_error(c, Failure::ended(), 0));
+            let c = fire(&mut m);
+            match m.request(c, &[], 3000) {
+                Ok(r) if sent => {
+                    let on_wire =
+                        r.headers.contains(&("Last-Event-ID", id.as_str())) || r.url.ends_with(&id);
+                    assert!(on_wire, "{len} bytes, query {query:?}");
+                }
+                Err(a) if !sent => {
+                    let e = fail_of(a);
+                    assert_eq!(e.kind, ErrorKind::TooLarge);
+                    assert_eq!(m.ready_state(), ReadyState::Closed);
+                }
+                other => panic!("{len} bytes, query {query:?}: {:?}", other.map(|r| r.url)),
+            }
+        }
+    }
+}
+
+#[test]
 fn request_carries_method_headers_body_credentials_and_the_query_parameter() {
     let mut o = opts();
     o.url = "https://example.com/s?a=1#frag".into();

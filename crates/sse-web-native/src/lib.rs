@@ -19,7 +19,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 pub use sse_web_core;
-pub use sse_web_core::options::{Backoff, Classify, Options, RetryPolicy};
+use sse_web_core::options::MAX_REDIRECTS;
+pub use sse_web_core::options::{Backoff, Classify, Options, Redirect, RetryPolicy};
 pub use sse_web_core::parser::Event;
 use sse_web_core::parser::Frame;
 use sse_web_core::reconnect::{Action, Conn, Machine, Response};
@@ -114,6 +115,7 @@ pub struct Builder {
     classify_fn: Option<ClassifyFn>,
     comment_fn: Option<CommentFn>,
     client: Option<reqwest::Client>,
+    redirect: Option<Redirect>,
     seed: Option<u64>,
 }
 
@@ -196,8 +198,15 @@ impl Builder {
         self.options = options;
         self
     }
+    /// What a redirect does (default: follow up to 20, as fetch). With [`Builder::client`] the
+    /// client's own redirect policy applies, so setting both is a [`BuildError`].
+    pub fn redirect(mut self, redirect: Redirect) -> Builder {
+        self.redirect = Some(redirect);
+        self
+    }
     /// The reqwest client to use (proxies, TLS roots, HTTP/2 settings); by default one with
-    /// gzip, brotli and HTTP/2 that sends no `Referer` (there is no page to name).
+    /// gzip, brotli and HTTP/2 that sends no `Referer` (there is no page to name) and follows
+    /// redirects as fetch does.
     pub fn client(mut self, client: reqwest::Client) -> Builder {
         self.client = Some(client);
         self
@@ -225,10 +234,21 @@ impl Builder {
                 )));
             }
         }
+        let redirect = self.redirect.unwrap_or_default();
         let client = match self.client {
+            Some(_) if self.redirect.is_some() => return Err(BuildError(
+                "invalid option redirect: the client given to client() has its own redirect policy"
+                    .into(),
+            )),
             Some(c) => c,
             None => reqwest::Client::builder()
                 .referer(false)
+                .redirect(match redirect {
+                    Redirect::Follow => reqwest::redirect::Policy::limited(MAX_REDIRECTS),
+                    Redirect::Error => reqwest::redirect::Policy::custom(|a| {
+                        a.error("a redirect, and the redirect option is error")
+                    }),
+                })
                 .build()
                 .map_err(|e| BuildError(format!("cannot build the HTTP client: {e}")))?,
         };
@@ -311,6 +331,7 @@ impl EventSource {
             classify_fn: None,
             comment_fn: None,
             client: None,
+            redirect: None,
             seed: None,
         }
     }

@@ -386,3 +386,13 @@ async fn a_flood_of_comments_does_not_stall_the_runtime() {
         "the runtime stalled for {worst:?} ({ticks} ticks in {elapsed:?})"
     );
 }
+
+#[test]
+fn a_redirect_mode_and_a_client_of_ones_own_cannot_both_be_set() {
+    let both = EventSource::builder("http://127.0.0.1:1/")
+        .client(reqwest::Client::new())
+        .redirect(sse_web_native::Redirect::Error)
+        .connect();
+    let e = both.err().expect("refused at construction");
+    assert!(e.to_string().starts_with("invalid option redirect"), "{e}");
+}

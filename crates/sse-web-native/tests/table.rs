@@ -371,6 +371,7 @@ fn builder(
             Opt::LastEventIdQuery(name) => b.last_event_id_query(&name),
             Opt::InactivityTimeout(t) => b.inactivity_timeout(t),
             Opt::MaxEventSize(n) => b.max_event_size(n),
+            Opt::RedirectError => b.redirect(sse_web_native::Redirect::Error),
             Opt::Retry(p) => b.retry(p),
             Opt::HeadersPerAttempt(made) => {
                 let n = Arc::new(AtomicU32::new(0));
