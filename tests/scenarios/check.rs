@@ -341,6 +341,9 @@ fn retry_policy(v: &Value) -> Result<RetryPolicy, String> {
             "reconnectionTime" => p.reconnection_time_ms = num(v)?,
             "minDelay" => p.min_delay_ms = num(v)?,
             "maxAttempts" => p.max_attempts = Some(num(v)? as u32),
+            "closeOnEnd" => {
+                p.close_on_end = v.as_bool().ok_or(format!("option retry.closeOnEnd: {v}"))?
+            }
             "classify" => {
                 p.classify = match v.as_str() {
                     Some("spec") => Classify::Spec,

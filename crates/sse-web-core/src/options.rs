@@ -226,6 +226,11 @@ pub struct RetryPolicy {
     pub max_attempts: Option<u32>,
     /// Which failures are retried.
     pub classify: Classify,
+    /// A clean end of the response closes for good (kind `ended`, `willRetry` false), while a
+    /// connection that breaks still resumes with `Last-Event-ID`: for a stream that is one answer,
+    /// such as an LLM's over POST, which would otherwise be asked again. Default false (the spec
+    /// reconnects).
+    pub close_on_end: bool,
 }
 
 impl Default for RetryPolicy {
@@ -236,6 +241,7 @@ impl Default for RetryPolicy {
             min_delay_ms: 0,
             max_attempts: None,
             classify: Classify::Spec,
+            close_on_end: false,
         }
     }
 }
@@ -250,6 +256,7 @@ impl RetryPolicy {
             min_delay_ms: 100,
             max_attempts: None,
             classify: Classify::Transient,
+            close_on_end: false,
         }
     }
 }

@@ -629,7 +629,7 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         if !self.is_current(conn) {
             return Action::None;
         }
-        let default = classify(self.options.retry.classify, &failure);
+        let default = self.classify(&failure);
         let decision = (self.classifier)(&failure, default);
         self.parser.finish();
         self.deadline = None;
@@ -675,9 +675,12 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         Action::Wait(error)
     }
 
-    /// The built-in classification of `failure` under the options' [`Classify`] (what the
-    /// user's classifier is given as the default).
+    /// The built-in classification of `failure` under the options' [`Classify`] and
+    /// `close_on_end` (what the user's classifier is given as the default).
     pub fn classify(&self, failure: &Failure) -> Decision {
+        if failure.kind == ErrorKind::Ended && self.options.retry.close_on_end {
+            return Decision::Fatal;
+        }
         classify(self.options.retry.classify, failure)
     }
 

@@ -196,6 +196,29 @@ fn last_event_id_is_sent_after_dispatch_only_and_as_utf8() {
 }
 
 #[test]
+fn close_on_end_closes_on_a_clean_end_and_still_resumes_a_broken_connection() {
+    let mut o = opts();
+    o.retry.close_on_end = true;
+    let mut m = machine(o);
+    let c = open(&mut m);
+    m.on_chunk(c, b"id: 1\ndata: a\n\n", 0, |_| {});
+    // A broken connection resumes from its last ID.
+    assert_eq!(
+        wait_of(m.on_error(c, Failure::network(), 0)).kind,
+        ErrorKind::Network
+    );
+    let c = fire(&mut m);
+    let r = m.request(c, &[], 3000).unwrap();
+    assert!(r.headers.contains(&("Last-Event-ID", "1")));
+    assert_eq!(m.on_response(c, &OK, 3000), Action::Open);
+    // The response ends: the answer is complete, closed for good.
+    let e = fail_of(m.on_error(c, Failure::ended(), 3000));
+    assert_eq!((e.kind, e.will_retry()), (ErrorKind::Ended, false));
+    assert_eq!(m.ready_state(), ReadyState::Closed);
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
 fn an_id_longer_than_what_is_sent_back_fails_the_reconnect_as_too_large() {
     for (len, sent) in [(4096, true), (4097, false)] {
         for query in [None, Some("last")] {
