@@ -92,6 +92,8 @@ export class SseErrorEvent extends Event {
     this.kind = kind;
     /** The HTTP status, when the server answered. */
     this.status = status;
+    /** The same, under the name the `eventsource` package gives it. */
+    this.code = status;
     /** A sentence for people (sse-web-core's, the same in every client). */
     this.message = message;
     /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
@@ -135,6 +137,8 @@ function classify(f, kind, status, retry) {
 
 export function defineEventSource(open) {
   class EventSource extends EventTarget {
+    // What the `eventsource` package declares, so code that checks for it passes a `fetch`.
+    static [Symbol.for('eventsource.supports-fetch-override')] = true;
     static CONNECTING = CONNECTING;
     static OPEN = OPEN;
     static CLOSED = CLOSED;

@@ -24,6 +24,21 @@ export interface RetryInit {
 
 export type HeadersLike = HeadersInit | undefined;
 
+/**
+ * What a `fetch` override is called with, as the `eventsource` package calls one: the request's
+ * headers as a plain object with lowercase names (`accept`, `last-event-id` on a reconnect, yours),
+ * so `{ ...init.headers, Authorization: 'Bearer t' }` keeps them; the fetch fields you set.
+ */
+export interface SseFetchInit extends RequestInit {
+  method: string;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  cache: RequestCache;
+  credentials: RequestCredentials;
+  mode: RequestMode;
+  redirect: RequestRedirect;
+}
+
 /** The native `EventSourceInit`, and every extension. */
 export interface EventSourceInit {
   withCredentials?: boolean;
@@ -44,8 +59,8 @@ export interface EventSourceInit {
   keepalive?: boolean;
   /** fetch's priority hint. */
   priority?: 'high' | 'low' | 'auto';
-  /** A fetch to use instead of the global one. */
-  fetch?: typeof fetch;
+  /** A fetch to use instead of the global one (the global `fetch` itself fits). */
+  fetch?: (url: string, init: SseFetchInit) => Promise<Response>;
   /** Aborting it closes the source with an `aborted` error (an already-aborted one too). */
   signal?: AbortSignal;
   retry?: RetryInit;
@@ -86,6 +101,8 @@ export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-l
 export declare class SseErrorEvent extends Event {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
+  /** The same as `status`: the name the `eventsource` package's `ErrorEvent` gives it. */
+  readonly code: number | undefined;
   /** sse-web-core's sentence, the same in every client: what happened, the platform's words, what comes next. */
   readonly message: string;
   /** The error behind it: the platform's (a fetch TypeError) or your own code's. */

@@ -132,6 +132,9 @@ pub async fn from_readable_stream() {
 pub async fn batch_fast_path() {
     scenario("batch_fast_path").await;
 }
+pub async fn eventsource_compatibility() {
+    scenario("eventsource_compatibility").await;
+}
 #[allow(dead_code)] // page only
 pub async fn pause_when_hidden() {
     scenario("pause_when_hidden").await;
@@ -406,6 +409,7 @@ macro_rules! all_tests {
             redirect_origin_is_the_final_url,
             from_readable_stream,
             batch_fast_path,
+            eventsource_compatibility,
             rust_post_headers_body_and_classify,
             rust_drop_aborts_everything,
         );

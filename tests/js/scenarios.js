@@ -244,6 +244,66 @@ Object.assign(scenarios, {
   },
 });
 
+// Coming from the `eventsource` package (v3/v4): what its users' code relies on.
+Object.assign(scenarios, {
+  async eventsource_compatibility(EventSource, server) {
+    eq(EventSource[Symbol.for('eventsource.supports-fetch-override')], true, 'the feature-check symbol');
+    const t = token('es-compat');
+    const url = await store(server, t, [{ steps: [{ write: 'retry: 10\nid: 7\ndata: a\n\n' }] }, { status: 204 }]);
+    const inits = [];
+    const es = new EventSource(url, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'X-Static': 's' },
+      // The override from eventsource's README: spread the headers, add one.
+      fetch: (input, init) => {
+        inits.push(init);
+        return fetch(input, { ...init, headers: { ...init.headers, Authorization: 'Bearer t' } });
+      },
+    });
+    await until(() => es.readyState === 2, 'closed by 204');
+    eq(inits.map((i) => Object.getPrototypeOf(i.headers) === Object.prototype), [true, true], 'headers are plain objects');
+    eq(inits.map((i) => i.headers), [
+      { accept: 'text/event-stream', 'x-static': 's' },
+      { accept: 'text/event-stream', 'last-event-id': '7', 'x-static': 's' },
+    ], 'the headers, with Last-Event-ID on the reconnect');
+    eq(inits.map((i) => [i.method, i.body, i.mode, i.redirect, i.cache, i.credentials, i.signal instanceof AbortSignal]),
+      [['POST', 'hello', 'cors', 'follow', 'no-store', 'same-origin', true], ['POST', 'hello', 'cors', 'follow', 'no-store', 'same-origin', true]],
+      'the other fetch fields');
+    const requests = await log(server, t);
+    const got = (r, name) => r.headers.find(([n]) => n === name)?.[1];
+    eq(requests.map((r) => ['accept', 'x-static', 'authorization', 'last-event-id'].map((n) => got(r, n))), [
+      ['text/event-stream', 's', 'Bearer t', undefined],
+      ['text/event-stream', 's', 'Bearer t', '7'],
+    ], 'what the server received: the spread kept them');
+    eq(requests.map((r) => [r.method, r.body]), [['POST', 'hello'], ['POST', 'hello']], 'method and body');
+
+    // The global fetch still gets a Headers (no change without an override).
+    const global = globalThis.fetch;
+    const given = [];
+    globalThis.fetch = (input, init) => { given.push(init.headers instanceof Headers); return global(input, init); };
+    try {
+      const plain = new EventSource(`${server}/inline?script=${encodeURIComponent('{"status":204}')}`);
+      await until(() => plain.readyState === 2, 'closed by 204');
+    } finally {
+      globalThis.fetch = global;
+    }
+    eq(given, [true], 'the global fetch got a Headers');
+
+    // eventsource's ErrorEvent: `code` is the HTTP status, `message` a string.
+    const denied = new EventSource(`${server}/auth?token=${token('es-401')}`);
+    const errors = [];
+    denied.onerror = (e) => errors.push([e.code, e.status, e.kind, typeof e.message]);
+    await until(() => denied.readyState === 2, 'closed by 401');
+    eq(errors, [[401, 401, 'http', 'string']], 'code on a 401');
+    const refused = new EventSource('http://127.0.0.1:2/', { retry: { maxAttempts: 1 } });
+    const codes = [];
+    refused.onerror = (e) => codes.push(e.code);
+    await until(() => refused.readyState === 2, 'closed');
+    eq(codes, [undefined], 'no code without a status');
+  },
+});
+
 // Page only: they drive the document's visibility and the window's online state.
 export const pageScenarios = {
   async pause_when_hidden(EventSource, server) {

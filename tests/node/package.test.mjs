@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource, SseErrorEvent, install } from '../../pkg/index.js';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { scenarios } from '../js/scenarios.js';
 import { runTable } from '../js/table.js';
 
@@ -42,4 +43,22 @@ test('error events are SseErrorEvents with what happened', async () => {
   assert.equal(e.willRetry, false);
   assert.match(e.message, /HTTP 404/);
   assert.equal(es.readyState, EventSource.CLOSED);
+});
+
+test('in Node, a source waiting to reconnect does not keep the process alive', async () => {
+  const t = `unref-${Math.random().toString(36).slice(2)}`;
+  const stored = await fetch(`${server}/script?token=${t}`, { method: 'POST', body: JSON.stringify([{ steps: [{ write: 'retry: 60000\ndata: a\n\n' }] }]) });
+  assert.ok(stored.ok);
+  // Only the source: the stream ends, the source waits 60 s to reconnect, and nothing else runs.
+  const program = `
+    import { EventSource } from ${JSON.stringify(new URL('../../pkg/index.js', import.meta.url).href)};
+    const es = new EventSource(${JSON.stringify(`${server}/s?token=${t}`)});
+    es.onmessage = (e) => console.log(e.data);
+    es.onerror = (e) => console.log(e.kind, e.willRetry, e.retryIn);
+  `;
+  const started = Date.now();
+  const node = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 10000 });
+  assert.equal(node.signal, null, `killed after ${Date.now() - started} ms: the process did not exit by itself`);
+  assert.equal(node.status, 0, node.stderr);
+  assert.equal(node.stdout, 'a\nended true 60000\n');
 });

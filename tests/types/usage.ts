@@ -49,6 +49,15 @@ Ctor = EventSource;
 const viaDom: globalThis.EventSource = new Ctor('/x', { withCredentials: true });
 void [asDom, viaDom];
 
+// Coming from `eventsource`: its fetch override, its `code`, its feature check.
+new EventSource('/x', {
+  fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, Authorization: 'Bearer t' } }),
+});
+es.onerror = (e) => e.code === 401 || e.message.length;
+new EventSource('/x', { fetch }); // the global one fits
+const overridable: boolean = Symbol.for('eventsource.supports-fetch-override') in EventSource;
+void overridable;
+
 // @ts-expect-error: readyState is read-only
 es.readyState = 2;
 // @ts-expect-error: an unknown classification
