@@ -157,6 +157,8 @@ export function defineEventSource(open) {
     #handlers = { open: null, message: null, error: null };
     #batch = null;
     #onComment;
+    // One feed per async iterator, only while one exists: each event goes to every one.
+    #taps;
     #listening = new AbortController();
 
     constructor(url, init = {}) {
@@ -249,7 +251,44 @@ export function defineEventSource(open) {
       this.#engine?.restart();
     }
 
-    #release() {
+    /**
+     * `for await (const e of source)`: every event, whatever its type, as the MessageEvent
+     * dispatched (queued while the loop body awaits); the loop ends when the source closes:
+     * cleanly on close(), the end of a stream not reconnected, or a 204; else it throws an
+     * Error with the error event's kind, status and message. Leaving the loop closes the source.
+     */
+    [Symbol.asyncIterator]() {
+      // What arrived and is not yet taken: events, then the end (null: clean, or the Error).
+      const queue = [];
+      const tap = (x) => {
+        queue.push(x);
+        queue.wake?.();
+      };
+      if (this.#readyState === CLOSED) tap(null);
+      else (this.#taps ??= []).push(tap);
+      return this.#pull(queue);
+    }
+
+    async *#pull(queue) {
+      try {
+        for (;;) {
+          if (queue.length) {
+            const x = queue.shift();
+            if (!x) return;
+            if (x instanceof Error) throw x;
+            yield x;
+          } else await new Promise((r) => { queue.wake = r; });
+        }
+      } finally {
+        // However the loop ends (break, a throw in its body, the source closing).
+        this.close();
+      }
+    }
+
+    #release(error = null) {
+      // Each iterator ends after what it has queued; close() clears them, so this runs once.
+      for (const tap of this.#taps ?? []) tap(error);
+      this.#taps = undefined;
       const engine = this.#engine;
       this.#engine = undefined;
       if (engine) {
@@ -300,8 +339,12 @@ export function defineEventSource(open) {
           const type = code & TYPED ? fields[f++] : 'message';
           const data = fields[f++];
           if (code & NEW_ID) this.#lastEventId = fields[f++];
+          const taps = this.#taps;
+          const e = events && !taps ? undefined : new SseMessageEvent(type, data, this.#lastEventId, this.#origin);
+          // Iterators first: a handler's close() ends them after this event, not before it.
+          if (taps) for (const tap of taps) tap(e);
           if (events) events.push({ type, data, lastEventId: this.#lastEventId });
-          else this.dispatchEvent(new SseMessageEvent(type, data, this.#lastEventId, this.#origin));
+          else this.dispatchEvent(e);
         }
       }
       // The fast path: one call per chunk with plain objects, instead of one DOM event per message.
@@ -320,7 +363,12 @@ export function defineEventSource(open) {
     #failed(kind, status, message, retryIn, attempt, gaveUp, readyState, cause) {
       if (this.#readyState === CLOSED) return;
       this.#readyState = readyState;
-      if (readyState === CLOSED) this.#release();
+      // An iterator throws it, unless the stream just ended (not reconnected) or the server said
+      // 204, which are how a stream is done.
+      if (readyState === CLOSED) {
+        this.#release(gaveUp || (kind !== 'ended' && status !== 204)
+          ? Object.assign(new Error(message, { cause }), { kind, status }) : null);
+      }
       this.dispatchEvent(new SseErrorEvent(kind, status, message, retryIn, attempt, gaveUp, cause));
     }
   }

@@ -113,6 +113,15 @@ export declare class SseErrorEvent extends Event {
   readonly gaveUp: boolean;
 }
 
+/**
+ * What `for await (const e of source)` throws when the source closes for good on an error: the
+ * error event's `kind`, `status` and `message` (`cause`: the error behind it, if any).
+ */
+export interface SseError extends Error {
+  readonly kind: ErrorKind;
+  readonly status: number | undefined;
+}
+
 interface EventSourceEventMap {
   open: Event;
   message: MessageEvent<string>;
@@ -153,6 +162,14 @@ export declare class EventSource extends EventTarget {
    * when closed.
    */
   restart(): void;
+  /**
+   * Every event, whatever its type (`message` and named ones), as the `MessageEvent` dispatched,
+   * in order; the ones that arrive while the loop body awaits are queued. The loop ends when the
+   * source closes: cleanly on `close()`, at the end of a stream that is not reconnected, or on a
+   * 204; on any other error that closes it, it throws an {@link SseError}. `break` closes the
+   * source.
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<MessageEvent<string>, void, undefined>;
   addEventListener<K extends keyof EventSourceEventMap>(
     type: K,
     listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,

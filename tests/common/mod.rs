@@ -135,6 +135,15 @@ pub async fn batch_fast_path() {
 pub async fn eventsource_compatibility() {
     scenario("eventsource_compatibility").await;
 }
+pub async fn async_iteration_yields_every_event() {
+    scenario("async_iteration_yields_every_event").await;
+}
+pub async fn async_iteration_break_closes() {
+    scenario("async_iteration_break_closes").await;
+}
+pub async fn async_iteration_ends_or_throws() {
+    scenario("async_iteration_ends_or_throws").await;
+}
 #[allow(dead_code)] // page only
 pub async fn pause_when_hidden() {
     scenario("pause_when_hidden").await;
@@ -410,6 +419,9 @@ macro_rules! all_tests {
             from_readable_stream,
             batch_fast_path,
             eventsource_compatibility,
+            async_iteration_yields_every_event,
+            async_iteration_break_closes,
+            async_iteration_ends_or_throws,
             rust_post_headers_body_and_classify,
             rust_drop_aborts_everything,
         );

@@ -10,10 +10,10 @@ function eq(a, b, what) {
 }
 const token = (name) => `${name}-${Math.random().toString(36).slice(2)}`;
 
-/** Resolves when `cond()` holds, polling; rejects after `ms`. */
+/** Resolves when `cond()` (or what it resolves to) holds, polling; rejects after `ms`. */
 async function until(cond, what, ms = 5000) {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -244,6 +244,13 @@ Object.assign(scenarios, {
   },
 });
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+function within(promise, what, ms = 5000) {
+  let timer;
+  const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error(`timed out waiting for ${what}`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // Coming from the `eventsource` package (v3/v4): what its users' code relies on.
 Object.assign(scenarios, {
   async eventsource_compatibility(EventSource, server) {
@@ -301,6 +308,90 @@ Object.assign(scenarios, {
     refused.onerror = (e) => codes.push(e.code);
     await until(() => refused.readyState === 2, 'closed');
     eq(codes, [undefined], 'no code without a status');
+  },
+});
+
+// `for await (const e of source)`.
+Object.assign(scenarios, {
+  async async_iteration_yields_every_event(EventSource, server) {
+    const t = token('iterate');
+    const url = await store(server, t, [
+      { steps: [{ write: 'retry: 10\nevent: content_block_delta\nid: 1\ndata: a\n\ndata: b\n\n' }, { sleep: 20 }, { write: 'event: ping\ndata: c\n\n' }] },
+      { steps: [{ write: 'data: d\n\n' }] },
+      { status: 204 },
+    ]);
+    const es = new EventSource(url);
+    const dispatched = [];
+    es.onmessage = (e) => dispatched.push(e.data);
+    const seen = [];
+    await within((async () => {
+      for await (const e of es) {
+        seen.push([e.type, e.data, e.lastEventId, e.origin, e instanceof MessageEvent]);
+        // A slow loop body: what arrives meanwhile is queued.
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })(), 'the loop to end');
+    const origin = new URL(server).origin;
+    eq(seen, [
+      ['content_block_delta', 'a', '1', origin, true], ['message', 'b', '1', origin, true],
+      ['ping', 'c', '1', origin, true], ['message', 'd', '1', origin, true],
+    ], 'every event, in order, across a reconnect');
+    eq(dispatched, ['b', 'd'], 'listeners still get theirs');
+    eq([es.readyState, (await log(server, t)).length], [2, 3], 'ended cleanly at the 204');
+  },
+
+  async async_iteration_break_closes(EventSource, server) {
+    const t = token('iterate-break');
+    const url = await store(server, t, [{ steps: [{ write: 'data: 1\n\ndata: 2\n\ndata: 3\n\n' }], end: 'hang' }]);
+    const es = new EventSource(url);
+    const seen = [];
+    await within((async () => {
+      for await (const e of es) {
+        seen.push(e.data);
+        if (e.data === '2') break;
+      }
+    })(), 'the loop to end');
+    eq(seen, ['1', '2'], 'up to the break');
+    eq(es.readyState, 2, 'break closed the source');
+    await until(async () => (await log(server, t))[0]?.ended != null, 'the server to see the connection end');
+    eq((await log(server, t)).length, 1, 'no reconnect');
+  },
+
+  async async_iteration_ends_or_throws(EventSource, server) {
+    // A fatal error: the loop throws it.
+    const t = token('iterate-404');
+    const missing = new EventSource(`${server}/inline?token=${t}&script=${encodeURIComponent('{"status":404}')}`);
+    let thrown;
+    await within((async () => {
+      try {
+        for await (const e of missing) throw new Error(`an event: ${e.data}`);
+      } catch (e) {
+        thrown = e;
+      }
+    })(), 'the loop to end');
+    assert(thrown instanceof Error, `an Error: ${thrown}`);
+    eq([thrown.kind, thrown.status, missing.readyState], ['http', 404, 2], 'kind and status');
+    assert(/404/.test(thrown.message), `the message names the status: ${thrown.message}`);
+
+    // close() ends it cleanly, after the event that was being dispatched.
+    const t2 = token('iterate-close');
+    const es = new EventSource(await store(server, t2, [{ steps: [{ write: 'data: 1\n\ndata: 2\n\n' }], end: 'hang' }]));
+    es.addEventListener('message', () => es.close());
+    const seen = [];
+    await within((async () => { for await (const e of es) seen.push(e.data); })(), 'the loop to end after close()');
+    eq(seen, ['1'], 'ends at close()');
+
+    // A stream that ends and is not reconnected ends it cleanly too; with `batch` too.
+    const batched = [];
+    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('event: x\ndata: one\n\ndata: two\n\n')); c.close(); } });
+    const fromStream = EventSource.fromReadableStream(stream, { batch: (events) => batched.push(...events.map((e) => e.data)) });
+    const got = [];
+    await within((async () => { for await (const e of fromStream) got.push([e.type, e.data, e instanceof MessageEvent]); })(), 'the end of the stream');
+    eq(got, [['x', 'one', true], ['message', 'two', true]], 'yielded to the end');
+    eq(batched, ['one', 'two'], 'and batched');
+
+    // An iterator of a closed source is done at once.
+    eq(await es[Symbol.asyncIterator]().next(), { done: true }, 'closed: done');
   },
 });
 

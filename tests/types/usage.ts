@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit` in npm test: the package's types accept what the README shows and
 // reject what they should.
-import { EventSource, SseErrorEvent, install, preload } from '../../src/js/index.js';
+import { EventSource, SseErrorEvent, install, preload, type SseError } from '../../src/js/index.js';
 
 const es = new EventSource('/v1/chat', {
   method: 'POST',
@@ -56,7 +56,18 @@ new EventSource('/x', {
 es.onerror = (e) => e.code === 401 || e.message.length;
 new EventSource('/x', { fetch }); // the global one fits
 const overridable: boolean = Symbol.for('eventsource.supports-fetch-override') in EventSource;
-void overridable;
+// Async iteration: MessageEvents of every type; what it throws is an SseError.
+async function iterate(): Promise<string[]> {
+  const seen: string[] = [];
+  try {
+    for await (const e of es) seen.push(e.type, e.data, e.lastEventId, e.origin);
+  } catch (e) {
+    const error = e as SseError;
+    seen.push(error.kind, error.message, String(error.status));
+  }
+  return seen;
+}
+void [overridable, iterate];
 
 // @ts-expect-error: readyState is read-only
 es.readyState = 2;
@@ -70,3 +81,5 @@ new EventSource('/x', { priority: 'urgent' });
 new EventSource('/x', { keepalive: 'yes' });
 // @ts-expect-error: onerror gets an SseErrorEvent, which has no `foo`
 es.onerror = (e) => e.foo;
+// @ts-expect-error: an iterated event's data is a string
+for await (const e of es) { const n: number = e.data; void n; }
