@@ -25,6 +25,7 @@ const RESET_AFTER: u32 = 16;
 const CLASSIFY: u32 = 17;
 const HEADERS: u32 = 18;
 const ON_COMMENT: u32 = 19;
+const CLOSE_ON_END: u32 = 20;
 
 /// What [`read`] makes of readOptions' array.
 pub(crate) struct Read {
@@ -87,6 +88,7 @@ pub(crate) fn read(url: &str, a: &Array) -> Result<Read, InvalidOption> {
         }
         None => {}
     }
+    p.close_on_end = flag(CLOSE_ON_END).unwrap_or(false);
     let classify = text(CLASSIFY);
     match classify.as_deref() {
         Some("transient") => p.classify = Classify::Transient,

@@ -22,7 +22,7 @@ const ONLINE = 2;
 // readOptions' array, by position (src/options.rs reads it by the same names, in the same order;
 // tests/node/codes.test.mjs checks it): method withCredentials inactivityTimeout maxEventSize
 // lastEventId lastEventIdQuery pauseWhenHidden reconnectOnOnline preset reconnectionTime minDelay
-// maxAttempts backoff factor maxDelay jitter resetAfter classify headers onComment
+// maxAttempts backoff factor maxDelay jitter resetAfter classify headers onComment closeOnEnd
 
 const bad = (name, what) => new TypeError(`sse-web: option ${name} must be ${what}`);
 // Each converter takes (value, name) and is skipped for undefined (the default applies).
@@ -80,7 +80,7 @@ export function readOptions(init) {
     read(b?.resetAfter, 'retry.backoff.resetAfter', ms),
     typeof c === 'function' ? 'function' : read(c, 'retry.classify', oneOf('spec', 'transient')),
     typeof o.headers === 'function' ? undefined : o.headers,
-    read(o.onComment, 'onComment', fn),
+    read(o.onComment, 'onComment', fn), read(r.closeOnEnd, '', flag),
   ];
 }
 

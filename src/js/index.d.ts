@@ -20,13 +20,20 @@ export interface RetryInit {
     | 'spec'
     | 'transient'
     | ((failure: { kind: ErrorKind; status?: number }, retryByDefault: boolean) => boolean | number);
+  /**
+   * The clean end of the response closes the source for good (an `error` of kind `'ended'`,
+   * `willRetry` false, readyState CLOSED), while a broken connection still resumes with
+   * Last-Event-ID: for a stream that is one answer (an LLM's over POST), which the spec would
+   * ask for again. Default false.
+   */
+  closeOnEnd?: boolean;
 }
 
 export type HeadersLike = HeadersInit | undefined;
 
 /**
  * What a `fetch` override is called with, as the `eventsource` package calls one: the request's
- * headers as a plain object with lowercase names (`accept`, `last-event-id` on a reconnect, yours),
+ * headers as a plain object, names as sent (`Accept`, `Last-Event-ID` on a reconnect, yours),
  * so `{ ...init.headers, Authorization: 'Bearer t' }` keeps them; the fetch fields you set.
  */
 export interface SseFetchInit extends RequestInit {

@@ -121,7 +121,7 @@ export class Io {
 
   /** A header of the next fetch, as the engine built it (the value as a byte string). */
   header(name, value) {
-    (this.#headers ??= new Headers()).append(name, value);
+    (this.#headers ??= []).push([name, value]);
   }
 
   /** Fetches attempt `conn` as the engine built it, with the headers given since the last fetch;
@@ -129,21 +129,21 @@ export class Io {
   fetch(conn, url, method, body, credentials) {
     const controller = new AbortController();
     this.#controller = controller;
-    const headers = this.#headers ?? new Headers();
+    const pairs = this.#headers ?? [];
     this.#headers = undefined;
-    const request = { cache: 'no-store', credentials, ...this.#fields, method, headers, signal: controller.signal };
+    const request = { cache: 'no-store', credentials, ...this.#fields, method, signal: controller.signal };
     if (this.#body !== undefined) request.body = this.#body;
     else if (body !== undefined) request.body = body;
     const f = this.#init.fetch;
     let pending;
     try {
       // An override gets what the `eventsource` package gives one: fetch's defaults spelt out and
-      // the headers as a plain object (lowercase names), so `{ ...init.headers, Authorization }`
-      // keeps Accept and Last-Event-ID. No name is there twice (the engine replaces a header of
-      // the same name), so nothing is lost.
+      // the headers as a plain object, names as sent (`Accept`, `Last-Event-ID`, yours), so
+      // `{ ...init.headers, Authorization }` keeps them. No name is there twice (the engine
+      // replaces a header of the same name), so nothing is lost.
       pending = typeof f === 'function'
-        ? f(url, { mode: 'cors', redirect: 'follow', ...request, headers: Object.fromEntries(headers) })
-        : globalThis.fetch(url, request);
+        ? f(url, { mode: 'cors', redirect: 'follow', ...request, headers: Object.fromEntries(pairs) })
+        : globalThis.fetch(url, { ...request, headers: new Headers(pairs) });
     } catch (e) {
       return queueMicrotask(() => this.#fail(REFUSED, conn, e));
     }

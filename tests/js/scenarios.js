@@ -271,9 +271,9 @@ Object.assign(scenarios, {
     await until(() => es.readyState === 2, 'closed by 204');
     eq(inits.map((i) => Object.getPrototypeOf(i.headers) === Object.prototype), [true, true], 'headers are plain objects');
     eq(inits.map((i) => i.headers), [
-      { accept: 'text/event-stream', 'x-static': 's' },
-      { accept: 'text/event-stream', 'last-event-id': '7', 'x-static': 's' },
-    ], 'the headers, with Last-Event-ID on the reconnect');
+      { Accept: 'text/event-stream', 'X-Static': 's' },
+      { Accept: 'text/event-stream', 'X-Static': 's', 'Last-Event-ID': '7' },
+    ], 'the headers as sent (names as eventsource gives them), with Last-Event-ID on the reconnect');
     eq(inits.map((i) => [i.method, i.body, i.mode, i.redirect, i.cache, i.credentials, i.signal instanceof AbortSignal]),
       [['POST', 'hello', 'cors', 'follow', 'no-store', 'same-origin', true], ['POST', 'hello', 'cors', 'follow', 'no-store', 'same-origin', true]],
       'the other fetch fields');

@@ -49,7 +49,7 @@ test('readOptions fills the positions src/options.rs reads, by the same names', 
     backoff: [{ retry: { backoff: true } }, true], factor: [{ retry: { backoff: { factor: 1.5 } } }, 1.5],
     maxDelay: [{ retry: { backoff: { maxDelay: 16 } } }, 16], jitter: [{ retry: { backoff: { jitter: false } } }, false],
     resetAfter: [{ retry: { backoff: { resetAfter: 17 } } }, 17], classify: [{ retry: { classify: 'transient' } }, 'transient'],
-    onComment: [{ onComment: () => {} }, true],
+    onComment: [{ onComment: () => {} }, true], closeOnEnd: [{ retry: { closeOnEnd: true } }, true],
   };
   listed.forEach((name, i) => {
     if (name === 'headers') {

@@ -6,7 +6,7 @@ const es = new EventSource('/v1/chat', {
   method: 'POST',
   headers: async () => ({ Authorization: 'Bearer t' }),
   body: () => JSON.stringify({ prompt: 'hi' }),
-  retry: { preset: 'resilient', maxAttempts: 5, classify: (f, byDefault) => f.status === 418 || byDefault },
+  retry: { preset: 'resilient', maxAttempts: 5, closeOnEnd: true, classify: (f, byDefault) => f.status === 418 || byDefault },
   inactivityTimeout: 30_000,
   lastEventIdQuery: true,
   batch: (events) => events.forEach((e) => e.data.length),
