@@ -98,6 +98,7 @@ export interface EventSourceInit {
 }
 
 /**
+ * `too-large`: an event over `maxEventSize`, or a last event ID over the 4096 bytes sent back.
  * `request`: your own code failed (a header or body function, a fetch override, a body that is not bytes).
  * `cors`: the browser blocked the cross-origin response (the server must send Access-Control-Allow-Origin);
  * closes for good, as the native EventSource does.
