@@ -57,6 +57,18 @@ const clients = {
       },
     });
   },
+  // Every event of every type, as `for await` users write it (`break` closes the source).
+  'sse-web for await': (url, n, done, onData = () => {}) => {
+    (async () => {
+      let count = 0;
+      for await (const e of new SseWeb(url)) {
+        sink += e.data.length;
+        onData(e.data);
+        if (++count === n) break;
+      }
+      done();
+    })();
+  },
   eventsource: eventTarget(Polyfill),
   'fetch-event-source': (url, n, done, onData = () => {}) => {
     let count = 0;
