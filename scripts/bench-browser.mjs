@@ -11,7 +11,7 @@ import { log as requestLog } from '../tests/js/scenarios.js';
 
 const PORT = Number(process.env.BENCH_PORT ?? 8790);
 const base = `http://127.0.0.1:${PORT}`;
-const CLIENTS = ['native', 'sse-web', 'sse-web batch', 'eventsource', 'fetch-event-source', 'raw fetch + decode', 'raw fetch'];
+const CLIENTS = ['native', 'sse-web', 'sse-web batch', 'sse-web for await', 'eventsource', 'fetch-event-source', 'raw fetch + decode', 'raw fetch'];
 const RAW = new Set(['raw fetch + decode', 'raw fetch']);
 const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_000, large: 400, 'llm-crlf': 50_000 })
   .filter(([c]) => !process.env.BENCH_CORPUS || process.env.BENCH_CORPUS === c));
@@ -100,9 +100,9 @@ out(`| corpus | ${CLIENTS.join(' | ')} |`);
 out(`|---|${CLIENTS.map(() => '---:').join('|')}|`);
 for (const corpus of Object.keys(CORPORA)) out(`| ${corpus} | ${CLIENTS.map((c) => fmt(rate[corpus][c])).join(' | ')} |`);
 out();
-// Each of sse-web's two APIs against each peer and the ceilings.
+// Each of sse-web's three APIs against each peer and the ceilings.
 const OTHERS = CLIENTS.filter((c) => !c.startsWith('sse-web'));
-const ours = { 'sse-web': 'EventTarget', 'sse-web batch': 'batch' };
+const ours = { 'sse-web': 'EventTarget', 'sse-web batch': 'batch', 'sse-web for await': 'for await' };
 out(`| ratio | ${Object.values(ours).flatMap((o) => OTHERS.map((c) => `${o} / ${c}`)).join(' | ')} |`);
 out(`|---|${Object.keys(ours).flatMap(() => OTHERS.map(() => '---:')).join('|')}|`);
 for (const corpus of Object.keys(CORPORA)) {
@@ -123,6 +123,7 @@ for (const corpus of Object.keys(CORPORA)) {
   checks.push(
     [`${corpus}: EventTarget API >= 2x eventsource${above(2 * r.eventsource)}`, vsPoly >= 2],
     [`${corpus}: EventTarget API >= 10x native${above(10 * r.native)}`, vsNative >= 10],
+    [`${corpus}: for await >= 0.9x batch (${(r['sse-web for await'] / r['sse-web batch']).toFixed(2)}x)`, r['sse-web for await'] >= 0.9 * r['sse-web batch']],
     [`${corpus}: fast path >= 0.8x raw fetch${decodeShare < 0.8 ? ` (unreachable: decoding the body alone is ${decodeShare.toFixed(3)}x)` : ''}`, vsRaw >= 0.8],
   );
 }
