@@ -50,6 +50,7 @@ const YIELD_MS = 8;
 const PIECE = 64 * 1024;
 function task(f) {
   if (typeof setImmediate === 'function') return setImmediate(f);
+  if (typeof MessageChannel !== 'function') return setTimeout(f, 0);
   // Unclamped, unlike setTimeout(0); a channel per turn, so no open port keeps a process alive.
   const { port1, port2 } = new MessageChannel();
   port1.onmessage = () => {
