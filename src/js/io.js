@@ -46,8 +46,9 @@ export function now() {
 // of chunks that hold no event (empty lines, comments, a gzip bomb of them) would never give the
 // event loop a turn. After YIELD_MS of reads that did not wait, the next waits for a task.
 const YIELD_MS = 8;
-// A decompressed or coalesced chunk can be megabytes: the engine gets it in pieces of this.
-const PIECE = 64 * 1024;
+// A decompressed or coalesced chunk can be megabytes: the engine gets it in pieces of
+// sse-web-core's FEED_PER_TURN (tests/node/codes.test.mjs checks they agree).
+const FEED_PER_TURN = 65536;
 function task(f) {
   if (typeof setImmediate === 'function') return setImmediate(f);
   if (typeof MessageChannel !== 'function') return setTimeout(f, 0);
@@ -197,8 +198,8 @@ export class Io {
     }
     const rest = this.#rest;
     if (rest) {
-      this.#rest = rest.length > PIECE ? rest.subarray(PIECE) : undefined;
-      return this.#later(READ, conn, rest.subarray(0, PIECE));
+      this.#rest = rest.length > FEED_PER_TURN ? rest.subarray(FEED_PER_TURN) : undefined;
+      return this.#later(READ, conn, rest.subarray(0, FEED_PER_TURN));
     }
     reader.read().then(
       ({ done, value }) => {
@@ -206,8 +207,8 @@ export class Io {
         if (now() - asked > 1) this.#busy = now();
         if (done) this.#report(READ, conn, undefined);
         else if (value instanceof Uint8Array) {
-          if (value.length > PIECE) this.#rest = value.subarray(PIECE);
-          this.#report(READ, conn, value.subarray(0, PIECE));
+          if (value.length > FEED_PER_TURN) this.#rest = value.subarray(FEED_PER_TURN);
+          this.#report(READ, conn, value.subarray(0, FEED_PER_TURN));
         } else this.#fail(REFUSED, conn, new TypeError('the body yielded something other than bytes'));
       },
       (e) => this.#fail(FAILED, conn, e),

@@ -7,10 +7,8 @@
 //! `maxMemoryMiB` the peak of the wasm heap (a counting global allocator in the test binary) in
 //! every realm.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use futures_util::future::{select, Either};
 use serde_json::Value;
@@ -110,49 +108,10 @@ impl Seen {
     }
 }
 
-/// Counts the wasm heap of the test binary (sse-web's engine and Stream, and the runner): the
-/// bytes held now, and their peak. (sse-web sets no allocator of its own but in the npm build.)
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn grow(by: isize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is System's; the counters only add up sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            grow(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            grow(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        System.dealloc(p, layout);
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = System.realloc(p, layout, size);
-        if !q.is_null() {
-            grow(size as isize - layout.size() as isize);
-        }
-        q
-    }
-}
-
+/// Counts the wasm heap of the test binary (sse-web's engine and Stream, and the runner).
+/// (sse-web sets no allocator of its own but in the npm build.)
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: check::Counting = check::Counting { counted: || true };
 
 /// The realm's `performance.now()`, in ms.
 fn now_ms() -> f64 {
@@ -195,8 +154,7 @@ impl Measure {
         let interval = set
             .call2(&global, tick.as_ref(), &10.into())
             .expect("setInterval");
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = check::Counting::start();
         Measure {
             worst,
             interval,
@@ -213,7 +171,7 @@ impl Measure {
                 .call1(&global, &self.interval);
         }
         let stall = std::time::Duration::from_micros((self.worst.get() * 1000.0) as u64);
-        let grew = (PEAK.load(Ordering::Relaxed) - self.base).max(0) as u64;
+        let grew = check::Counting::grew_since(self.base);
         let what = "the peak the wasm heap held";
         (stall, check::Memory { grew, what })
     }

@@ -10,7 +10,7 @@ const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), '
 /** `const NAME = N;` (JS) or `const NAME: u8 = N;` (Rust) as { NAME: N }. */
 function constants(source) {
   const out = {};
-  for (const m of source.matchAll(/const ([A-Z_]+)(?:: u(?:8|16|32))? = (\d+);/g)) out[m[1]] = Number(m[2]);
+  for (const m of source.matchAll(/const ([A-Z_]+)(?:: u(?:8|16|32|size))? = (\d+);/g)) out[m[1]] = Number(m[2]);
   return out;
 }
 const pick = (all, names) => Object.fromEntries(names.map((n) => [n, all[n]]));
@@ -20,6 +20,12 @@ test('io.js reports with the codes src/engine.rs routes', () => {
   const js = pick(constants(read('src/js/io.js')), names);
   assert.deepEqual(js, pick(constants(read('src/engine.rs')), names));
   assert.equal(new Set(Object.values(js)).size, names.length, 'distinct codes');
+});
+
+test('io.js feeds the engine in pieces of sse-web-core\'s FEED_PER_TURN', () => {
+  const js = constants(read('src/js/io.js')).FEED_PER_TURN;
+  assert.ok(js > 0, 'defined in io.js');
+  assert.equal(js, constants(read('crates/sse-web-core/src/reconnect.rs')).FEED_PER_TURN);
 });
 
 test('the frame and signal codes of src/js_bridge.rs are the shell\'s', () => {

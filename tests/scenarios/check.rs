@@ -7,6 +7,8 @@
 //! [`Act`]s, recording [`event`]/[`error`]/[`comment`] observations, reading the log over its
 //! own HTTP ([`parse_log`]) and its summary line.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -805,5 +807,64 @@ pub fn show(v: &Value) -> String {
     match s.char_indices().nth(600) {
         Some((at, _)) => format!("{}… ({} bytes)", &s[..at], s.len()),
         None => s,
+    }
+}
+
+/// A runner's global allocator for `maxMemoryMiB`: counts the bytes held by the allocations
+/// `counted` admits (native: the client's thread; wasm: all of them), and their peak.
+pub struct Counting {
+    pub counted: fn() -> bool,
+}
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+impl Counting {
+    /// Starts a measure: the bytes held now, which the peak restarts from.
+    pub fn start() -> isize {
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        base
+    }
+
+    /// How far the peak rose over `base`, in bytes.
+    pub fn grew_since(base: isize) -> u64 {
+        (PEAK.load(Ordering::Relaxed) - base).max(0) as u64
+    }
+
+    fn grow(&self, by: isize) {
+        if (self.counted)() {
+            let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+}
+
+// SAFETY: every call is System's; the counters only add up sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            self.grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            self.grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        System.dealloc(p, layout);
+        self.grow(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        let q = System.realloc(p, layout, size);
+        if !q.is_null() {
+            self.grow(size as isize - layout.size() as isize);
+        }
+        q
     }
 }

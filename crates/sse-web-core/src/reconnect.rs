@@ -266,6 +266,11 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+/// The most body bytes a driver feeds [`Machine::on_chunk`] in one turn of its event loop (a
+/// larger chunk goes in pieces), and feeds before it yields: a flood of lines that hold no event
+/// (a gzip bomb of comments) would otherwise hold the loop for as long as it lasts.
+pub const FEED_PER_TURN: usize = 65536;
+
 /// What the driver must do now. After every input it also sets its one timer to
 /// [`Machine::poll_timeout`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -599,6 +604,7 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
 
     /// A chunk of attempt `conn`'s body arrived: its frames go to `sink` as they complete (a
     /// `retry:` also sets the reconnection time). An event over the size limit fails the attempt.
+    /// A driver feeds at most [`FEED_PER_TURN`] bytes before giving its event loop a turn.
     pub fn on_chunk<F: FnMut(Frame<'_>)>(
         &mut self,
         conn: Conn,

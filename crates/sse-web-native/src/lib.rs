@@ -23,7 +23,7 @@ use sse_web_core::options::MAX_REDIRECTS;
 pub use sse_web_core::options::{Backoff, Classify, Options, Redirect, RetryPolicy};
 pub use sse_web_core::parser::Event;
 use sse_web_core::parser::Frame;
-use sse_web_core::reconnect::{Action, Conn, Machine, Response};
+use sse_web_core::reconnect::{Action, Conn, Machine, Response, FEED_PER_TURN};
 pub use sse_web_core::reconnect::{Decision, ErrorKind, Failure, ReadyState};
 use tokio::time::{Instant, Sleep};
 
@@ -539,8 +539,8 @@ impl EventSource {
                     Some(Ok(mut bytes)) => {
                         // A decompressed or coalesced chunk can be megabytes: fed in pieces, a
                         // poll at a time.
-                        if bytes.len() > BYTES_PER_POLL {
-                            *rest = bytes.split_off(BYTES_PER_POLL);
+                        if bytes.len() > FEED_PER_TURN {
+                            *rest = bytes.split_off(FEED_PER_TURN);
                         }
                         fed = bytes.len();
                         let queue = &mut self.queue;
@@ -592,11 +592,8 @@ impl EventSource {
     }
 }
 
-/// How many body bytes one poll may feed the machine before giving the thread back: chunks that
-/// hold no event (comments, empty lines, a gzip bomb of them) would otherwise never yield on a
-/// fast stream. Counted in bytes, since a decompressed chunk can be large; any other step counts
-/// as one chunk of [`STEP_COST`].
-const BYTES_PER_POLL: usize = 64 * 1024;
+/// What one step other than body bytes (a response, a timer) counts against a poll's
+/// [`FEED_PER_TURN`].
 const STEP_COST: usize = 4 * 1024;
 
 impl Stream for EventSource {
@@ -609,7 +606,7 @@ impl Stream for EventSource {
             let action = this.machine.start(this.now_ms());
             this.act(action);
         }
-        let mut budget = BYTES_PER_POLL;
+        let mut budget = FEED_PER_TURN;
         while budget > 0 {
             while let Some(queued) = this.queue.pop_front() {
                 match queued {

@@ -3,7 +3,6 @@
 //! current-thread runtime. Every wire scenario both clients share is in the scenario table
 //! (tests/table.rs, tests/scenarios/table.json).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -329,62 +328,6 @@ async fn invalid_per_attempt_headers_are_a_request_error() {
     assert!(text.contains("CR, LF or NUL"), "{text}");
     assert_eq!(es.ready_state(), ReadyState::Closed);
     assert!(log(&s, "perattempt").await.is_empty());
-}
-
-/// A fast stream of chunks without events (a gzip body of comments, decompressed into many
-/// chunks that are all ready at once) does not monopolise a current-thread runtime: the client
-/// yields now and then, so a 10 ms ticker on the same thread keeps ticking.
-#[tokio::test(flavor = "current_thread")]
-async fn a_flood_of_comments_does_not_stall_the_runtime() {
-    const LINES: usize = 2_000_000;
-    let s = sse_testserver::spawn_on_own_thread().expect("server starts");
-    let url = scripts(
-        &s,
-        "flood",
-        json!([
-            {"encoding": "gzip", "steps": [
-                {"repeat": {"text": ": x\n", "times": LINES}},
-                {"write": "data: done\n\n"}
-            ], "end": "close"},
-            {"status": 204}
-        ]),
-    )
-    .await;
-    // The worst gap between ticks, in microseconds, and the number of ticks.
-    let worst = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let ticks = Arc::new(AtomicU32::new(0));
-    let ticker = tokio::spawn({
-        let (worst, ticks) = (worst.clone(), ticks.clone());
-        async move {
-            let mut last = std::time::Instant::now();
-            loop {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                let now = std::time::Instant::now();
-                let gap = u64::try_from((now - last).as_micros()).unwrap_or(u64::MAX);
-                worst.fetch_max(gap, Ordering::Relaxed);
-                ticks.fetch_add(1, Ordering::Relaxed);
-                last = now;
-            }
-        }
-    });
-    // Let the ticker start before the flood.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let started = std::time::Instant::now();
-    let mut es = EventSource::builder(&url).retry(fast()).connect().unwrap();
-    let (events, errors) = drain(&mut es).await;
-    let elapsed = started.elapsed();
-    ticker.abort();
-    let data: Vec<_> = events.iter().map(|e| e.data.as_str()).collect();
-    assert_eq!(data, ["done"]);
-    let kinds: Vec<_> = errors.iter().map(|e| e.kind()).collect();
-    assert_eq!(kinds, [ErrorKind::Ended, ErrorKind::Http]);
-    let worst = Duration::from_micros(worst.load(Ordering::Relaxed));
-    let ticks = ticks.load(Ordering::Relaxed);
-    eprintln!("{LINES} comment lines in {elapsed:?}: {ticks} ticks, the worst gap {worst:?}");
-    assert!(
-        worst < Duration::from_millis(100),
-        "the runtime stalled for {worst:?} ({ticks} ticks in {elapsed:?})"
-    );
 }
 
 #[test]

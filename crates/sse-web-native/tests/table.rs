@@ -8,9 +8,8 @@
 //! `maxMemoryMiB` the peak of what that thread holds (a counting global allocator; the
 //! in-process server allocates on threads of its own and is not counted).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,65 +26,21 @@ use check::{Do, Opt, Scenario};
 const TABLE: &str = include_str!("../../../tests/scenarios/table.json");
 const RUNNER: &str = "sse-web-native";
 
-/// Counts what the client's thread allocates: the bytes it holds now, and their peak.
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-
 thread_local! {
     /// This thread's allocations count (the test's thread, which polls the client).
     static COUNTED: Cell<bool> = const { Cell::new(false) };
 }
 
-fn counted() -> bool {
-    COUNTED.try_with(Cell::get).unwrap_or(false)
-}
-
-fn grow(by: i64) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is System's; the counters only add up sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() && counted() {
-            grow(layout.size() as i64);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() && counted() {
-            grow(layout.size() as i64);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        System.dealloc(p, layout);
-        if counted() {
-            LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        }
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = System.realloc(p, layout, size);
-        if !q.is_null() && counted() {
-            grow(size as i64 - layout.size() as i64);
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: check::Counting = check::Counting {
+    counted: || COUNTED.try_with(Cell::get).unwrap_or(false),
+};
 
 /// What a scenario with `maxStallMs` or `maxMemoryMiB` measures while it runs.
 struct Measure {
     worst_us: Arc<AtomicU64>,
     ticker: tokio::task::JoinHandle<()>,
-    base: i64,
+    base: isize,
 }
 
 impl Measure {
@@ -107,8 +62,7 @@ impl Measure {
         });
         // Let the ticker start.
         tokio::task::yield_now().await;
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = check::Counting::start();
         Measure {
             worst_us,
             ticker,
@@ -119,7 +73,7 @@ impl Measure {
     fn stop(self) -> (Duration, check::Memory) {
         self.ticker.abort();
         let worst = Duration::from_micros(self.worst_us.load(Ordering::Relaxed));
-        let grew = (PEAK.load(Ordering::Relaxed) - self.base).max(0) as u64;
+        let grew = check::Counting::grew_since(self.base);
         let what = "the peak the client's thread held";
         (worst, check::Memory { grew, what })
     }
