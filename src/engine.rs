@@ -87,16 +87,21 @@ pub(crate) enum Input {
 
 /// Where a source's news goes: the JS shell's hooks, or the Rust stream.
 pub trait Sink: 'static {
+    /// A response head of the attempt under way arrived (before the machine judges it):
+    /// `head` is what `js/io.js` reports, `[status, content type, Retry-After, final URL, Unix
+    /// time, headers]`.
+    fn response(&self, _head: &Array) {}
     /// The stream is open; `url` is the response's final URL.
     fn open(&self, url: &str);
     /// A frame of the chunk being parsed (the machine is borrowed: collect, do not call out).
     fn frame(&self, frame: &Frame<'_>);
     /// The chunk is parsed: hand over what [`Sink::frame`] collected.
     fn flush(&self);
-    /// The `error` event: closed for good, or reconnecting (`state` says which); `cause` is the
-    /// platform's or the user's error behind it, with its words (`[error, words]`, or
-    /// undefined when none: see [`cause_parts`]).
-    fn error(&self, error: &Error, state: ReadyState, cause: &JsValue);
+    /// The `error` event: closed for good, or reconnecting (`state` says which); `body` is the
+    /// start of an HTTP error's body ([`Machine::error_body`]); `cause` is the platform's or the
+    /// user's error behind it, with its words (`[error, words]`, or undefined when none: see
+    /// [`cause_parts`]).
+    fn error(&self, error: &Error, state: ReadyState, body: Option<&str>, cause: &JsValue);
     /// CONNECTING, no event: a new attempt is made (the first, after a wait, or a `restart()`),
     /// or the connection was dropped while hidden or offline.
     fn connecting(&self);
@@ -249,7 +254,7 @@ fn settled<S: Sink>(s: &Rc<Shared<S>>, what: u8, conn: Conn, value: JsValue) {
 #[inline(never)]
 fn act<S: Sink>(s: &Rc<Shared<S>>, action: Action, cause: &JsValue) {
     match action {
-        Action::None | Action::Open => {}
+        Action::None | Action::Open | Action::Drain => {}
         Action::Connect(_) | Action::Pause => {
             s.io.stop();
             // The sink hears CONNECTING from here, as every state (after a `restart()` it was
@@ -262,8 +267,11 @@ fn act<S: Sink>(s: &Rc<Shared<S>>, action: Action, cause: &JsValue) {
         }
         Action::Wait(error) | Action::Fail(error) => {
             s.io.stop();
-            let state = s.machine.borrow().ready_state();
-            s.sink.error(&error, state, cause);
+            let (state, body) = {
+                let m = s.machine.borrow();
+                (m.ready_state(), m.error_body().map(String::from))
+            };
+            s.sink.error(&error, state, body.as_deref(), cause);
         }
         Action::Close => {
             s.io.stop();
@@ -312,8 +320,9 @@ fn fetch<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, extra: &JsValue) {
     }
 }
 
-/// The response head: `[status, content type, Retry-After, final URL, Unix time in ms]`.
+/// The response head: `[status, content type, Retry-After, final URL, Unix time in ms, headers]`.
 fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
+    s.sink.response(&head);
     let text = |i| head.get(i).as_string();
     let (content_type, retry_after) = (text(1), text(2));
     let response = Response {
@@ -326,6 +335,10 @@ fn on_response<S: Sink>(s: &Rc<Shared<S>>, conn: Conn, head: Array) {
         .machine
         .borrow_mut()
         .on_response(conn, &response, now_ms(s));
+    if matches!(action, Action::Drain) {
+        // An HTTP error's body, for the error: read as a stream's, without opening.
+        return s.io.read(conn.0 as f64);
+    }
     if !matches!(action, Action::Open) {
         // A wrong type's message names the type received (sse-core's words for it).
         let cause = match action {

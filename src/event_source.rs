@@ -33,6 +33,7 @@ type CommentFn = Rc<RefCell<dyn FnMut(&str)>>;
 pub struct Error {
     inner: sse_web_core::reconnect::Error,
     cause: Option<String>,
+    body: Option<String>,
 }
 
 impl Error {
@@ -43,6 +44,11 @@ impl Error {
     /// The platform's (or your own code's) message behind the failure, e.g. "Failed to fetch".
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()
+    }
+    /// For an HTTP error, the start of its body as text (the server's own words, such as
+    /// `{"error":"token expired"}`; see [`sse_web_core::reconnect::Failure::body`]).
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
     }
 }
 
@@ -259,10 +265,17 @@ impl Sink for RustSink {
     fn flush(&self) {
         self.queue.wake();
     }
-    fn error(&self, error: &sse_web_core::reconnect::Error, _: ReadyState, cause: &JsValue) {
+    fn error(
+        &self,
+        error: &sse_web_core::reconnect::Error,
+        _: ReadyState,
+        body: Option<&str>,
+        cause: &JsValue,
+    ) {
         let e = Error {
             inner: *error,
             cause: cause_parts(cause).1,
+            body: body.map(String::from),
         };
         self.queue.items.borrow_mut().push_back(Item::Next(Err(e)));
         self.queue.wake();

@@ -16,13 +16,16 @@ use crate::engine::{cause_parts, Classifier, Engine, Input, Sink};
 
 #[wasm_bindgen]
 extern "C" {
-    /// The JS shell's hooks (`js/event_source.js`): `started(reconnectionTime)`, `open(url)`,
-    /// `frames(meta, text)`, `error(kind, status, message, retryIn, attempt, gaveUp,
-    /// readyState, cause)`, `connecting()`, `classify(kind, status, retry)`.
+    /// The JS shell's hooks (`js/event_source.js`): `started(reconnectionTime)`,
+    /// `response(status, url, headers)`, `open(url)`, `frames(meta, text)`, `error(kind,
+    /// status, message, retryIn, attempt, gaveUp, readyState, cause, body)`, `connecting()`,
+    /// `classify(kind, status, retry, body)`.
     #[derive(Clone)]
     pub type Hooks;
     #[wasm_bindgen(method, js_name = started)]
     fn hook_started(this: &Hooks, reconnection_time: f64);
+    #[wasm_bindgen(method, js_name = response)]
+    fn hook_response(this: &Hooks, status: JsValue, url: JsValue, headers: JsValue);
     #[wasm_bindgen(method, js_name = open)]
     fn hook_open(this: &Hooks, url: &str);
     #[wasm_bindgen(method, js_name = frames)]
@@ -39,11 +42,18 @@ extern "C" {
         gave_up: bool,
         ready_state: u16,
         cause: &JsValue,
+        body: Option<&str>,
     );
     #[wasm_bindgen(method, js_name = connecting)]
     fn hook_connecting(this: &Hooks);
     #[wasm_bindgen(method, js_name = classify)]
-    fn hook_classify(this: &Hooks, kind: &str, status: Option<u16>, retry: bool) -> JsValue;
+    fn hook_classify(
+        this: &Hooks,
+        kind: &str,
+        status: Option<u16>,
+        retry: bool,
+        body: Option<&str>,
+    ) -> JsValue;
 }
 
 // Frame codes in `meta` (the same as `js/event_source.js`): an event is `EVENT` plus `TYPED` when
@@ -79,6 +89,11 @@ impl JsSink {
 }
 
 impl Sink for JsSink {
+    fn response(&self, head: &Array) {
+        self.hooks
+            .hook_response(head.get(0), head.get(3), head.get(5));
+    }
+
     fn open(&self, url: &str) {
         self.hooks.hook_open(url);
     }
@@ -128,7 +143,7 @@ impl Sink for JsSink {
         }
     }
 
-    fn error(&self, e: &Error, state: ReadyState, cause: &JsValue) {
+    fn error(&self, e: &Error, state: ReadyState, body: Option<&str>, cause: &JsValue) {
         let (cause, words) = cause_parts(cause);
         let mut message = String::new();
         e.write_message(words.as_deref(), &mut message);
@@ -141,6 +156,7 @@ impl Sink for JsSink {
             e.gave_up,
             state as u16,
             &cause,
+            body,
         );
     }
 
@@ -155,7 +171,8 @@ impl Sink for JsSink {
 fn js_classifier(hooks: Hooks) -> Classifier {
     Box::new(move |failure: &Failure, default: Decision| {
         let retry = matches!(default, Decision::Retry { .. });
-        let answer = hooks.hook_classify(failure.kind.as_str(), failure.status, retry);
+        let answer =
+            hooks.hook_classify(failure.kind.as_str(), failure.status, retry, failure.body);
         match (answer.as_bool(), answer.as_f64()) {
             (Some(true), _) => Decision::Retry {
                 at_least_ms: failure.retry_after_ms.unwrap_or(0),

@@ -86,7 +86,7 @@ export function readOptions(init) {
 
 /** The `error` event: what happened, and whether and when the source retries. */
 export class SseErrorEvent extends Event {
-  constructor(kind, status, message, retryIn, attempt, gaveUp, cause) {
+  constructor(kind, status, message, retryIn, attempt, gaveUp, cause, body, headers) {
     super('error');
     /** network | http | content-type | timeout | too-large | aborted | ended | request */
     this.kind = kind;
@@ -94,6 +94,10 @@ export class SseErrorEvent extends Event {
     this.status = status;
     /** The same, under the name the `eventsource` package gives it. */
     this.code = status;
+    /** For an HTTP error (a status), the response's headers and the start of its body as text
+     * (64 KiB at most, read for 1 s at most): the server's own words. */
+    this.headers = headers;
+    this.body = body;
     /** A sentence for people (sse-web-core's, the same in every client). */
     this.message = message;
     /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
@@ -126,9 +130,9 @@ class SseMessageEvent extends MessageEvent {
 
 /** The user's `retry.classify(info, retry)`: true or a delay retries, false fails; anything else
  * keeps the policy's decision (a throw too, reported to the console). */
-function classify(f, kind, status, retry) {
+function classify(f, info, retry) {
   try {
-    return f({ kind, status }, retry);
+    return f(info, retry);
   } catch (e) {
     queueMicrotask(() => { throw e; });
     return undefined;
@@ -154,6 +158,9 @@ export function defineEventSource(open) {
     #lastEventId;
     #reconnectionTime;
     #origin = '';
+    // The head of the attempt's response: what the open and error events, and the classifier,
+    // tell of it (the platform's, not the engine's state).
+    #response;
     #handlers = { open: null, message: null, error: null };
     #batch = null;
     #onComment;
@@ -179,11 +186,12 @@ export function defineEventSource(open) {
       if (options[19]) this.#onComment = init.onComment;
       const hooks = {
         started: (reconnectionTime) => { this.#reconnectionTime = reconnectionTime; },
+        response: (status, url, headers) => { this.#response = { status, url, headers }; },
         open: (finalUrl) => this.#opened(finalUrl),
         frames: (meta, text) => this.#frames(meta, text),
         error: (...args) => this.#failed(...args),
-        connecting: () => { this.#readyState = CONNECTING; },
-        classify: (kind, status, retry) => classify(init.retry.classify, kind, status, retry),
+        connecting: () => { this.#readyState = CONNECTING; this.#response = undefined; },
+        classify: (kind, status, retry, body) => classify(init.retry.classify, { kind, status, body, headers: this.#headersOf(status) }, retry),
       };
       this.#engine = open(hooks, this.#url, options, init);
       // Every listener below goes when the source closes.
@@ -310,7 +318,13 @@ export function defineEventSource(open) {
       if (this.#readyState === CLOSED) return;
       try { this.#origin = new URL(finalUrl || this.#url).origin; } catch { this.#origin = ''; }
       this.#readyState = OPEN;
-      this.dispatchEvent(new Event('open'));
+      // What fetch-event-source's onopen gets of the Response: its status, final URL and headers.
+      this.dispatchEvent(Object.assign(new Event('open'), this.#response));
+    }
+
+    // The response's headers, for news of a response (one with a status).
+    #headersOf(status) {
+      return status === undefined ? undefined : this.#response?.headers;
     }
 
     // A chunk's frames: `meta` holds a code per frame (and the retry time), `text` their fields,
@@ -360,16 +374,17 @@ export function defineEventSource(open) {
       }
     }
 
-    #failed(kind, status, message, retryIn, attempt, gaveUp, readyState, cause) {
+    #failed(kind, status, message, retryIn, attempt, gaveUp, readyState, cause, body) {
       if (this.#readyState === CLOSED) return;
       this.#readyState = readyState;
+      const headers = this.#headersOf(status);
       // An iterator throws it, unless the stream just ended (not reconnected) or the server said
       // 204, which are how a stream is done.
       if (readyState === CLOSED) {
         this.#release(gaveUp || (kind !== 'ended' && status !== 204)
-          ? Object.assign(new Error(message, { cause }), { kind, status }) : null);
+          ? Object.assign(new Error(message, { cause }), { kind, status, body, headers }) : null);
       }
-      this.dispatchEvent(new SseErrorEvent(kind, status, message, retryIn, attempt, gaveUp, cause));
+      this.dispatchEvent(new SseErrorEvent(kind, status, message, retryIn, attempt, gaveUp, cause, body, headers));
     }
   }
   return EventSource;

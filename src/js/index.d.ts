@@ -14,12 +14,14 @@ export interface RetryInit {
    * `'spec'` (default): only network errors, timeouts and the end of the stream reconnect.
    * `'transient'`: also 5xx, 429 and 408, after their Retry-After.
    * A function: gets the failure and the default decision; returns true (retry), false (close),
-   * or a number (retry after at least that many ms).
+   * or a number (retry after at least that many ms). An HTTP error's failure carries the
+   * response's headers and the start of its body (so a 401 can be retried after a token refresh,
+   * or a JSON error stop the source).
    */
   classify?:
     | 'spec'
     | 'transient'
-    | ((failure: { kind: ErrorKind; status?: number }, retryByDefault: boolean) => boolean | number);
+    | ((failure: SseFailure, retryByDefault: boolean) => boolean | number);
   /**
    * The clean end of the response closes the source for good (an `error` of kind `'ended'`,
    * `willRetry` false, readyState CLOSED), while a broken connection still resumes with
@@ -105,12 +107,36 @@ export interface EventSourceInit {
  */
 export type ErrorKind = 'network' | 'http' | 'content-type' | 'timeout' | 'too-large' | 'aborted' | 'ended' | 'request' | 'cors';
 
+/** What `retry.classify` is given: what failed, and for an HTTP error the response. */
+export interface SseFailure {
+  kind: ErrorKind;
+  status?: number;
+  /** The response's headers, when the server answered (an HTTP error, a wrong Content-Type). */
+  headers?: Headers;
+  /** An HTTP error's body as text: its first 64 KiB, read for 1 s at most (invalid UTF-8 replaced). */
+  body?: string;
+}
+
+/** The `open` event: the stream is open, and what the response said (as fetch-event-source's `onopen` gets it). */
+export interface SseOpenEvent extends Event {
+  /** 200. */
+  readonly status: number;
+  /** The response's final URL, after redirects (empty for `fromReadableStream` and a fetch override's own Response). */
+  readonly url: string;
+  readonly headers: Headers;
+}
+
 /** The `error` event, with what happened. */
 export declare class SseErrorEvent extends Event {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
   /** The same as `status`: the name the `eventsource` package's `ErrorEvent` gives it. */
   readonly code: number | undefined;
+  /** The response's headers, when the server answered (an HTTP error, a wrong Content-Type). */
+  readonly headers: Headers | undefined;
+  /** An HTTP error's body as text, for the server's own words (`{"error":"token expired"}`): its
+   * first 64 KiB, read for 1 s at most, invalid UTF-8 replaced. Undefined for other errors. */
+  readonly body: string | undefined;
   /** sse-web-core's sentence, the same in every client: what happened, the platform's words, what comes next. */
   readonly message: string;
   /** The error behind it: the platform's (a fetch TypeError) or your own code's. */
@@ -128,10 +154,12 @@ export declare class SseErrorEvent extends Event {
 export interface SseError extends Error {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
+  readonly headers: Headers | undefined;
+  readonly body: string | undefined;
 }
 
 interface EventSourceEventMap {
-  open: Event;
+  open: SseOpenEvent;
   message: MessageEvent<string>;
   error: SseErrorEvent;
 }
@@ -158,7 +186,7 @@ export declare class EventSource extends EventTarget {
   // `EventSource` is assignable where the DOM's `EventSource` is expected (whose handlers take an
   // `Event` and the DOM source as `this`). Accessors of two types need TypeScript 4.3.
   get onopen(): ((ev: Event) => any) | null;
-  set onopen(handler: ((this: EventSource, ev: Event) => any) | null);
+  set onopen(handler: ((this: EventSource, ev: SseOpenEvent) => any) | null);
   get onmessage(): ((ev: MessageEvent) => any) | null;
   set onmessage(handler: ((this: EventSource, ev: MessageEvent<string>) => any) | null);
   get onerror(): ((ev: Event) => any) | null;

@@ -160,7 +160,7 @@ export class Io {
         this.#reader = body?.getReader();
         this.#busy = now();
         const get = (n) => res.headers.get(n) ?? undefined;
-        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, Date.now()]);
+        this.#report(RESPONDED, conn, [res.status, get('content-type'), get('retry-after'), res.url, Date.now(), res.headers]);
       },
       // fetch rejects with a TypeError when the network fails; anything else is the override's.
       (e) => {

@@ -144,6 +144,9 @@ pub async fn async_iteration_break_closes() {
 pub async fn async_iteration_ends_or_throws() {
     scenario("async_iteration_ends_or_throws").await;
 }
+pub async fn the_response_is_told() {
+    scenario("the_response_is_told").await;
+}
 #[allow(dead_code)] // page only
 pub async fn pause_when_hidden() {
     scenario("pause_when_hidden").await;
@@ -422,6 +425,7 @@ macro_rules! all_tests {
             async_iteration_yields_every_event,
             async_iteration_break_closes,
             async_iteration_ends_or_throws,
+            the_response_is_told,
             rust_post_headers_body_and_classify,
             rust_drop_aborts_everything,
         );

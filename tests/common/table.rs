@@ -71,6 +71,7 @@ struct Seen {
     acts: RefCell<check::Acts>,
     trace: RefCell<Vec<Value>>,
     messages: RefCell<Vec<String>>,
+    bodies: RefCell<Vec<Option<String>>>,
     /// Unix ms when the runner called `close()`.
     closed_at: Cell<Option<u64>>,
     es: RefCell<Weak<EventSource>>,
@@ -215,6 +216,9 @@ fn connect(
             Opt::RetryStatuses(statuses) => b.classify(move |failure, by_default| {
                 check::retry_statuses(&statuses, failure, by_default)
             }),
+            Opt::FatalWhenBodyHas(text) => b.classify(move |failure, by_default| {
+                check::fatal_when_body_has(&text, failure, by_default)
+            }),
             Opt::Comments => {
                 let seen = seen.clone();
                 b.on_comment(move |text| seen.observe(check::comment(text)))
@@ -268,6 +272,7 @@ async fn run_one(sc: &Value, env: &str) -> (Vec<String>, Option<String>) {
         acts: RefCell::new(sc.acts()),
         trace: RefCell::default(),
         messages: RefCell::default(),
+        bodies: RefCell::default(),
         closed_at: Cell::new(None),
         es: RefCell::default(),
     });
@@ -294,6 +299,7 @@ async fn run_one(sc: &Value, env: &str) -> (Vec<String>, Option<String>) {
                     Some(Ok(e)) => seen.observe(check::event(&e)),
                     Some(Err(e)) => {
                         seen.messages.borrow_mut().push(e.to_string());
+                        seen.bodies.borrow_mut().push(e.body().map(String::from));
                         seen.observe(check::error(&e, es.ready_state()));
                     }
                 }
@@ -329,11 +335,13 @@ async fn run_one(sc: &Value, env: &str) -> (Vec<String>, Option<String>) {
     }
     let trace = seen.trace.borrow().clone();
     let messages = seen.messages.borrow().clone();
+    let bodies = seen.bodies.borrow().clone();
     let observed = check::Observed {
         runner: RUNNER,
         env: Some(env),
         trace: &trace,
         messages: &messages,
+        bodies: &bodies,
         closed_at: seen.closed_at.get(),
         log: log.as_deref(),
         stall,

@@ -393,6 +393,34 @@ Object.assign(scenarios, {
     // An iterator of a closed source is done at once.
     eq(await es[Symbol.asyncIterator]().next(), { done: true }, 'closed: done');
   },
+
+  async the_response_is_told(EventSource, server) {
+    // open: the status, final URL and headers, as fetch-event-source's onopen gets the Response.
+    const t = token('response');
+    const url = await store(server, t, [
+      { headers: [['X-Request-Id', 'r1']], steps: [{ write: 'data: a\n\n' }] },
+      { status: 401, headers: [['Content-Type', 'application/json'], ['WWW-Authenticate', 'Bearer']], steps: [{ write: '{"error":"bad or missing token"}' }] },
+    ]);
+    const es = new EventSource(url, { retry: { reconnectionTime: 10, classify: (f, byDefault) => { infos.push([f.kind, f.status, f.body ?? null, f.headers?.get('www-authenticate') ?? null]); return byDefault; } } });
+    const infos = [];
+    const opens = [];
+    es.onopen = (e) => opens.push([e.status, e.url, e.headers.get('x-request-id'), e.headers instanceof Headers]);
+    const errors = [];
+    es.onerror = (e) => errors.push([e.kind, e.status, e.body ?? null, e.headers?.get('content-type') ?? null, es.readyState]);
+    let thrown;
+    await within((async () => {
+      try {
+        for await (const e of es) eq(e.data, 'a', 'the event');
+      } catch (e) {
+        thrown = e;
+      }
+    })(), 'the loop to end');
+    eq(opens, [[200, url, 'r1', true]], 'the open event');
+    eq(errors, [['ended', undefined, null, null, 0], ['http', 401, '{"error":"bad or missing token"}', 'application/json', 2]], 'the error events');
+    eq(infos, [['ended', undefined, null, null], ['http', 401, '{"error":"bad or missing token"}', 'Bearer']], 'what the classifier was given');
+    // The iterator's Error carries the same.
+    eq([thrown?.kind, thrown?.status, thrown?.body, thrown?.headers?.get('www-authenticate')], ['http', 401, '{"error":"bad or missing token"}', 'Bearer'], 'the thrown Error');
+  },
 });
 
 // Page only: they drive the document's visibility and the window's online state.

@@ -48,6 +48,10 @@ function init(options, trace) {
   if (statuses) {
     out.retry = { ...out.retry, classify: (failure, byDefault) => statuses.includes(failure.status) || byDefault };
   }
+  const fatal = options?.$fatalWhenBodyHas;
+  if (fatal) {
+    out.retry = { ...out.retry, classify: (failure, byDefault) => (failure.body === undefined ? byDefault : !failure.body.includes(fatal)) };
+  }
   if (options?.$comments) out.onComment = (text) => trace.push(['comment', text]);
   return out;
 }
@@ -193,6 +197,7 @@ async function runOne(EventSource, server, sc, env, memory, out) {
   const url = fill(sc.url ?? '{server}/s?token={token}', server, token);
   const trace = [];
   const messages = [];
+  const bodies = [];
   const measuring = 'maxStallMs' in expect || 'maxMemoryMiB' in expect ? startMeasuring(memory, (expect.maxMemoryMiB ?? Infinity) * 1048576) : null;
   let es;
   try {
@@ -241,6 +246,7 @@ async function runOne(EventSource, server, sc, env, memory, out) {
     es.addEventListener('error', (e) => {
       trace.push(['error', e.kind, e.status ?? null, e.willRetry, e.retryIn ?? null, es.readyState]);
       messages.push(e.message);
+      bodies.push(e.body ?? null);
       act('error');
     });
     if (sc.options?.$comments) {
@@ -287,6 +293,9 @@ async function runOne(EventSource, server, sc, env, memory, out) {
     const events = trace.filter((t) => t[0] === 'event');
     const bad = events.findIndex((t, i) => t[2] !== String(i + 1) || t[3] !== t[2]);
     if (bad >= 0) fail(`event ${bad + 1} is ${show(events[bad])}: lost, repeated or out of order`);
+  }
+  if (expect.errorBodies && JSON.stringify(bodies) !== JSON.stringify(expect.errorBodies)) {
+    fail(`error bodies ${show(bodies)}, expected ${show(expect.errorBodies)}`);
   }
   if (expect.message) {
     if (!new RegExp(expect.message).test(messages.at(-1) ?? '')) fail(`message ${show(messages.at(-1))} does not match ${expect.message}`);

@@ -53,6 +53,8 @@ pub enum Opt {
     HeadersPerAttempt(Vec<(String, String)>),
     /// `$retryStatuses`: a classifier deciding [`retry_statuses`].
     RetryStatuses(Vec<u16>),
+    /// `$fatalWhenBodyHas`: a classifier deciding [`fatal_when_body_has`].
+    FatalWhenBodyHas(String),
     /// `$comments: true`: ask for comments and record them ([`comment`]).
     Comments,
 }
@@ -128,6 +130,7 @@ impl<'a> Scenario<'a> {
             "inOrder",
             "invalid",
             "message",
+            "errorBodies",
             "requests",
             "gaps",
             "ended",
@@ -318,6 +321,7 @@ fn options(v: &Value) -> Result<Vec<Opt>, String> {
                     .collect::<Option<_>>()
                     .ok_or(format!("option {k}: not statuses: {v}"))?,
             ),
+            "$fatalWhenBodyHas" => Opt::FatalWhenBodyHas(text(k, v)?),
             "$comments" if v == &Value::Bool(true) => Opt::Comments,
             "$comments" => continue,
             _ => return Err(format!("option {k}: not mapped by the Rust runners")),
@@ -399,6 +403,18 @@ pub fn retry_statuses(statuses: &[u16], failure: &Failure, by_default: Decision)
             at_least_ms: failure.retry_after_ms.unwrap_or(0),
         },
         _ => by_default,
+    }
+}
+
+/// `$fatalWhenBodyHas`' classifier: an HTTP error whose body holds `text` closes for good, any
+/// other retries (after its `Retry-After`); errors without a body keep the default decision.
+pub fn fatal_when_body_has(text: &str, failure: &Failure, by_default: Decision) -> Decision {
+    match failure.body {
+        Some(body) if body.contains(text) => Decision::Fatal,
+        Some(_) => Decision::Retry {
+            at_least_ms: failure.retry_after_ms.unwrap_or(0),
+        },
+        None => by_default,
     }
 }
 
@@ -490,6 +506,8 @@ pub struct Observed<'a> {
     pub trace: &'a [Value],
     /// Each error's message (its `Display`), in order.
     pub messages: &'a [String],
+    /// Each error's body (`Error::body`), in order.
+    pub bodies: &'a [Option<String>],
     /// The Unix ms at which the runner called `close()`, if it did.
     pub closed_at: Option<u64>,
     /// The server's request log, read when [`Scenario::reads_log`].
@@ -591,6 +609,15 @@ pub fn check(sc: &Scenario, seen: &Observed, matches: &dyn Fn(&str, &str) -> boo
             Some(m) if matches(pattern, m) => {}
             Some(m) => fail(format!("message {m:?} does not match {pattern}")),
             None => fail(format!("no error, expected a message matching {pattern}")),
+        }
+    }
+    if let Some(want) = expect.get("errorBodies") {
+        if &json!(seen.bodies) != want {
+            fail(format!(
+                "error bodies {}, expected {}",
+                show(&json!(seen.bodies)),
+                show(want)
+            ));
         }
     }
     if let Some(max) = sc.max_stall() {

@@ -579,7 +579,7 @@ async fn log_and_cors(State(state): State<AppState>, req: Request, next: Next) -
     }
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("retry-after, x-sse-testserver"),
+        HeaderValue::from_static("retry-after, x-sse-testserver, x-request-id, www-authenticate"),
     );
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     res

@@ -5,8 +5,9 @@
 //! long. A driver reports what happened, each input with the time `now_ms` of its monotonic
 //! clock, and does what the returned [`Action`] says; it keeps one timer, set to
 //! [`Machine::poll_timeout`] after every input, and calls [`Machine::handle_timeout`] when it
-//! fires (in the style of `quinn-proto`). Every action but [`Action::None`] and [`Action::Open`]
-//! tells it to drop the fetch it holds first, which is why there are never two connections.
+//! fires (in the style of `quinn-proto`). Every action but [`Action::None`], [`Action::Open`] and
+//! [`Action::Drain`] tells it to drop the fetch it holds first, which is why there are never two
+//! connections.
 //!
 //! ```
 //! use sse_web_core::options::Options;
@@ -103,41 +104,53 @@ impl ErrorKind {
 
 /// The failure of one attempt: what the classification looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Failure {
+pub struct Failure<'a> {
     /// What went wrong.
     pub kind: ErrorKind,
     /// The HTTP status, when the server answered.
     pub status: Option<u16>,
     /// The server's `Retry-After`, in milliseconds, when it sent one.
     pub retry_after_ms: Option<u64>,
+    /// For an HTTP error, the start of its body as text (at most [`ERROR_BODY_LIMIT`] bytes,
+    /// read for at most [`ERROR_BODY_WAIT_MS`]; invalid UTF-8 replaced): the server's own
+    /// words, such as `{"error":"token expired"}`.
+    pub body: Option<&'a str>,
 }
 
-impl Failure {
+impl Failure<'static> {
     /// A failure of `kind`, with no status.
-    pub fn of(kind: ErrorKind) -> Failure {
+    pub fn of(kind: ErrorKind) -> Self {
         Failure {
             kind,
             status: None,
             retry_after_ms: None,
+            body: None,
         }
     }
     /// The connection could not be made or broke.
-    pub fn network() -> Failure {
+    pub fn network() -> Self {
         Failure::of(ErrorKind::Network)
     }
     /// The server ended the stream.
-    pub fn ended() -> Failure {
+    pub fn ended() -> Self {
         Failure::of(ErrorKind::Ended)
     }
     /// The user's own code failed (see [`ErrorKind::Request`]).
-    pub fn request() -> Failure {
+    pub fn request() -> Self {
         Failure::of(ErrorKind::Request)
     }
     /// The browser blocked a cross-origin response (see [`ErrorKind::Cors`]).
-    pub fn cors() -> Failure {
+    pub fn cors() -> Self {
         Failure::of(ErrorKind::Cors)
     }
 }
+
+/// The most of an HTTP error's body kept for the error and the classifier, in bytes.
+pub const ERROR_BODY_LIMIT: usize = 65536;
+
+/// How long an HTTP error's body is read at most, in milliseconds, before the error fires with
+/// what came: an error body that never ends delays the `error` event by this much, no more.
+pub const ERROR_BODY_WAIT_MS: u64 = 1000;
 
 /// What to do about a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,6 +295,12 @@ pub enum Action {
     Connect(Conn),
     /// The stream is open: set `readyState` to OPEN and fire `open`.
     Open,
+    /// The response is an HTTP error: read its body as an open stream's (feed
+    /// [`Machine::on_chunk`], report its end or failure to [`Machine::on_error`]) without opening;
+    /// `readyState` stays CONNECTING. The machine keeps the start of it
+    /// ([`Machine::error_body`]) and answers [`Action::Wait`] or [`Action::Fail`] once it has
+    /// [`ERROR_BODY_LIMIT`] bytes, the body ends, or [`ERROR_BODY_WAIT_MS`] have passed.
+    Drain,
     /// Drop the fetch; `readyState` is CONNECTING; fire `error` (it says when the next attempt
     /// is; the timer goes off then).
     Wait(Error),
@@ -376,6 +395,8 @@ impl Request<'_> {
 enum State {
     Idle,
     Connecting,
+    /// Reading an HTTP error's body ([`Action::Drain`]).
+    Draining,
     Open,
     Waiting,
     Paused,
@@ -383,9 +404,9 @@ enum State {
 }
 
 /// The built-in classifier: keeps the policy's decision.
-pub type Builtin = fn(&Failure, Decision) -> Decision;
+pub type Builtin = fn(&Failure<'_>, Decision) -> Decision;
 
-fn keep(_: &Failure, default: Decision) -> Decision {
+fn keep(_: &Failure<'_>, default: Decision) -> Decision {
     default
 }
 
@@ -408,6 +429,10 @@ pub struct Machine<C = Builtin> {
     offline: bool,
     rng: u64,
     classifier: C,
+    /// The HTTP error being drained (its body is read into `error_body`).
+    draining: Option<Failure<'static>>,
+    /// The start of the last HTTP error's body: bytes while draining, then its text.
+    error_body: Option<Vec<u8>>,
 }
 
 impl<C> fmt::Debug for Machine<C> {
@@ -432,7 +457,7 @@ impl Machine {
     }
 }
 
-impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
+impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
     /// A machine whose failures also go through `classifier`.
     pub fn with_classifier(options: Options, seed: u64, classifier: C) -> Machine<C> {
         let mut parser = Parser::new().with_max_event_size(options.max_event_size);
@@ -451,6 +476,8 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
             // xorshift must not start at zero.
             rng: seed | 1,
             classifier,
+            draining: None,
+            error_body: None,
         }
     }
 
@@ -480,14 +507,28 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
 
     /// Whether `conn` is the attempt under way (news of any other is stale and ignored).
     pub fn is_current(&self, conn: Conn) -> bool {
-        conn.0 == self.conn && matches!(self.state, State::Connecting | State::Open)
+        conn.0 == self.conn
+            && matches!(
+                self.state,
+                State::Connecting | State::Draining | State::Open
+            )
+    }
+
+    /// The start of the last HTTP error's body, as text (see [`Failure::body`]): there from the
+    /// error until the next attempt; `None` for any other error, and while it is being read.
+    pub fn error_body(&self) -> Option<&str> {
+        if self.draining.is_some() {
+            return None;
+        }
+        // Made text when the draining ended.
+        core::str::from_utf8(self.error_body.as_deref()?).ok()
     }
 
     /// When [`Machine::handle_timeout`] is due: the end of the reconnect wait, or the inactivity
     /// deadline of the attempt under way. `None`: no timer.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
-            State::Waiting | State::Connecting | State::Open => self.deadline,
+            State::Waiting | State::Connecting | State::Draining | State::Open => self.deadline,
             _ => None,
         }
     }
@@ -500,6 +541,7 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         }
         match self.state {
             State::Waiting => self.connect(now_ms),
+            State::Draining => self.drained(now_ms),
             State::Connecting | State::Open => {
                 self.on_error(Conn(self.conn), Failure::of(ErrorKind::Timeout), now_ms)
             }
@@ -588,14 +630,25 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         })
     }
 
-    /// The response head of attempt `conn` arrived: [`Action::Open`], or what its failure means.
+    /// The response head of attempt `conn` arrived: [`Action::Open`], [`Action::Drain`] for an HTTP
+    /// error (its body is read first, for the error and the classifier), or what its failure
+    /// means.
     pub fn on_response(&mut self, conn: Conn, response: &Response<'_>, now_ms: u64) -> Action {
         if !self.is_current(conn) || self.state != State::Connecting {
             return Action::None;
         }
         self.arm_inactivity(now_ms);
-        if let Err(failure) = check_response(response) {
-            return self.on_error(conn, failure, now_ms);
+        match check_response(response) {
+            // 204 has no body by definition.
+            Err(failure) if failure.kind == ErrorKind::Http && failure.status != Some(204) => {
+                self.state = State::Draining;
+                self.draining = Some(failure);
+                let wait = now_ms.saturating_add(ERROR_BODY_WAIT_MS);
+                self.deadline = Some(self.deadline.map_or(wait, |d| d.min(wait)));
+                return Action::Drain;
+            }
+            Err(failure) => return self.on_error(conn, failure, now_ms),
+            Ok(()) => {}
         }
         self.state = State::Open;
         self.opened_at_ms = Some(now_ms);
@@ -612,7 +665,19 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         now_ms: u64,
         mut sink: F,
     ) -> Action {
-        if !self.is_current(conn) || self.state != State::Open {
+        if !self.is_current(conn) {
+            return Action::None;
+        }
+        if self.state == State::Draining {
+            let body = self.error_body.get_or_insert_with(Vec::new);
+            let room = ERROR_BODY_LIMIT - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if chunk.len() < room {
+                return Action::None;
+            }
+            return self.drained(now_ms);
+        }
+        if self.state != State::Open {
             return Action::None;
         }
         self.arm_inactivity(now_ms);
@@ -631,9 +696,13 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
 
     /// Attempt `conn` failed, or its stream ended: the policy and the user's classifier decide
     /// whether and when to reconnect.
-    pub fn on_error(&mut self, conn: Conn, failure: Failure, now_ms: u64) -> Action {
+    pub fn on_error(&mut self, conn: Conn, failure: Failure<'_>, now_ms: u64) -> Action {
         if !self.is_current(conn) {
             return Action::None;
+        }
+        if self.state == State::Draining {
+            // However the error's body ends, it is the HTTP error that failed the attempt.
+            return self.drained(now_ms);
         }
         let default = self.classify(&failure);
         let decision = (self.classifier)(&failure, default);
@@ -681,9 +750,27 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
         Action::Wait(error)
     }
 
+    /// The HTTP error's body is read (or as much as it gets): its text goes with the failure.
+    fn drained(&mut self, now_ms: u64) -> Action {
+        let Some(mut failure) = self.draining.take() else {
+            return Action::None;
+        };
+        let mut body = self.error_body.take().unwrap_or_default();
+        if let Cow::Owned(text) = String::from_utf8_lossy(&body) {
+            body = text.into_bytes();
+        }
+        let text = core::str::from_utf8(&body).unwrap_or_default();
+        failure.body = Some(text);
+        // Still current: `on_error` decides as for any failure.
+        self.state = State::Connecting;
+        let action = self.on_error(Conn(self.conn), failure, now_ms);
+        self.error_body = Some(body);
+        action
+    }
+
     /// The built-in classification of `failure` under the options' [`Classify`] and
     /// `close_on_end` (what the user's classifier is given as the default).
-    pub fn classify(&self, failure: &Failure) -> Decision {
+    pub fn classify(&self, failure: &Failure<'_>) -> Decision {
         if failure.kind == ErrorKind::Ended && self.options.retry.close_on_end {
             return Decision::Fatal;
         }
@@ -721,7 +808,7 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
     /// not started, or paused (a paused source connects when it may).
     pub fn restart(&mut self, now_ms: u64) -> Action {
         match self.state {
-            State::Connecting | State::Open | State::Waiting => {
+            State::Connecting | State::Draining | State::Open | State::Waiting => {
                 // A healthy stream starts the count over, as its failure would have.
                 let reset_after = self.options.retry.backoff.map_or(0, |b| b.reset_after_ms);
                 if self
@@ -746,7 +833,9 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
             return Action::None;
         }
         match (hidden, self.state) {
-            (true, State::Connecting | State::Open | State::Waiting) => self.pause(),
+            (true, State::Connecting | State::Draining | State::Open | State::Waiting) => {
+                self.pause()
+            }
             (false, State::Paused) if !self.offline => self.connect(now_ms),
             _ => Action::None,
         }
@@ -775,6 +864,9 @@ impl<C: FnMut(&Failure, Decision) -> Decision> Machine<C> {
     fn connect(&mut self, now_ms: u64) -> Action {
         self.conn += 1;
         self.state = State::Connecting;
+        // The last error's body is news of the last attempt; a long one gives its memory back.
+        self.error_body = None;
+        self.draining = None;
         // The timeout covers the whole attempt: the user's per-attempt functions included.
         self.arm_inactivity(now_ms);
         Action::Connect(Conn(self.conn))
@@ -846,7 +938,7 @@ fn put<'a>(headers: &mut Vec<(&'a str, &'a str)>, name: &'a str, value: &'a str)
 }
 
 /// The spec's check of a response head: 200 with the media type `text/event-stream`.
-fn check_response(r: &Response<'_>) -> Result<(), Failure> {
+fn check_response(r: &Response<'_>) -> Result<(), Failure<'static>> {
     if r.status != 200 {
         return Err(Failure {
             kind: ErrorKind::Http,
@@ -854,6 +946,7 @@ fn check_response(r: &Response<'_>) -> Result<(), Failure> {
             retry_after_ms: r
                 .retry_after
                 .and_then(|v| http::parse_retry_after(v, r.unix_now_ms)),
+            body: None,
         });
     }
     if !r.content_type.is_some_and(http::is_event_stream) {
@@ -861,13 +954,14 @@ fn check_response(r: &Response<'_>) -> Result<(), Failure> {
             kind: ErrorKind::ContentType,
             status: Some(200),
             retry_after_ms: None,
+            body: None,
         });
     }
     Ok(())
 }
 
 /// The decision of a built-in classification.
-pub fn classify(classify: Classify, failure: &Failure) -> Decision {
+pub fn classify(classify: Classify, failure: &Failure<'_>) -> Decision {
     let retry = Decision::Retry {
         at_least_ms: failure.retry_after_ms.unwrap_or(0),
     };

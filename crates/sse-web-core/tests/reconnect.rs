@@ -9,7 +9,7 @@ use sse_web_core::options::{Backoff, Classify, Options, RetryPolicy};
 use sse_web_core::parser::Frame;
 use sse_web_core::reconnect::{
     classify, Action, Conn, Credentials, Decision, Error, ErrorKind, Failure, Machine, ReadyState,
-    Response,
+    Response, ERROR_BODY_LIMIT, ERROR_BODY_WAIT_MS,
 };
 
 const OK: Response<'static> = Response {
@@ -54,6 +54,14 @@ fn fire<C: Classifier>(m: &mut Machine<C>) -> Conn {
     match m.handle_timeout(at) {
         Action::Connect(c) => c,
         other => panic!("expected Connect at {at}, got {other:?}"),
+    }
+}
+
+/// The response to attempt `c`; an HTTP error's body is read (empty here) and ends at once.
+fn answered<C: Classifier>(m: &mut Machine<C>, c: Conn, r: &Response<'_>, now: u64) -> Action {
+    match m.on_response(c, r, now) {
+        Action::Drain => m.on_error(c, Failure::ended(), now),
+        a => a,
     }
 }
 
@@ -110,7 +118,7 @@ fn spec_defaults_open_on_200_event_stream_only() {
             retry_after: Some("1"),
             unix_now_ms: 0,
         };
-        let a = m.on_response(c, &r, 0);
+        let a = answered(&mut m, c, &r, 0);
         match expected {
             Ok(()) => {
                 assert_eq!(a, Action::Open, "{code} {ct:?}");
@@ -437,7 +445,7 @@ fn transient_preset_retries_5xx_429_408_and_honours_retry_after() {
             retry_after,
             unix_now_ms: 784_111_770_000,
         };
-        let a = m.on_response(c, &r, 0);
+        let a = answered(&mut m, c, &r, 0);
         match expected {
             Some(d) => {
                 let e = wait_of(a);
@@ -452,6 +460,7 @@ fn transient_preset_retries_5xx_429_408_and_honours_retry_after() {
         kind: ErrorKind::Http,
         status: Some(502),
         retry_after_ms: None,
+        body: None,
     };
     assert_eq!(classify(Classify::Spec, &f), Decision::Fatal);
     assert_eq!(
@@ -473,7 +482,7 @@ fn the_classifier_given_at_construction_decides_with_the_default_in_hand() {
         }
     });
     let c = connect(&mut m);
-    let e = wait_of(m.on_response(c, &status(401), 0));
+    let e = wait_of(answered(&mut m, c, &status(401), 0));
     assert_eq!((e.status, e.retry_in_ms), (Some(401), Some(5000)));
     let c = fire(&mut m);
     let e = fail_of(m.on_error(c, Failure::network(), 5000));
@@ -487,6 +496,111 @@ fn the_classifier_given_at_construction_decides_with_the_default_in_hand() {
             (ErrorKind::Network, None, Decision::Retry { at_least_ms: 0 }),
         ]
     );
+}
+
+#[test]
+fn an_http_error_carries_the_start_of_its_body_to_the_classifier_and_the_error() {
+    let mut seen: Vec<(Option<u16>, Option<String>)> = Vec::new();
+    let mut m = Machine::with_classifier(opts(), 1, |f: &Failure, default| {
+        seen.push((f.status, f.body.map(str::to_string)));
+        // Stop on the server's own word, whatever the status.
+        if f.body.is_some_and(|b| b.contains("\"fatal\"")) {
+            Decision::Fatal
+        } else if f.status == Some(401) {
+            Decision::Retry { at_least_ms: 0 }
+        } else {
+            default
+        }
+    });
+    let c = connect(&mut m);
+    // Read as a stream's body, without opening; the error waits for it.
+    assert_eq!(m.on_response(c, &status(401), 0), Action::Drain);
+    assert_eq!(m.ready_state(), ReadyState::Connecting);
+    assert!(m.is_current(c));
+    assert_eq!(
+        m.on_chunk(c, b"{\"error\":", 1, |_| panic!("no frames")),
+        Action::None
+    );
+    assert_eq!(m.error_body(), None, "not before it is read");
+    assert_eq!(m.on_chunk(c, b"\"bad token\"}", 2, |_| {}), Action::None);
+    let e = wait_of(m.on_error(c, Failure::ended(), 3));
+    assert_eq!((e.kind, e.status), (ErrorKind::Http, Some(401)));
+    assert_eq!(m.error_body(), Some("{\"error\":\"bad token\"}"));
+    // The next attempt forgets it.
+    let c = fire(&mut m);
+    assert_eq!(m.error_body(), None);
+    // A body that says stop: the classifier reads it.
+    assert_eq!(m.on_response(c, &status(500), 0), Action::Drain);
+    m.on_chunk(c, b"{\"fatal\":1}", 0, |_| {});
+    let e = fail_of(m.on_error(c, Failure::network(), 0));
+    assert_eq!(e.status, Some(500));
+    drop(m);
+    assert_eq!(
+        seen,
+        [
+            (Some(401), Some("{\"error\":\"bad token\"}".to_string())),
+            (Some(500), Some("{\"fatal\":1}".to_string())),
+        ]
+    );
+}
+
+#[test]
+fn an_error_body_is_bounded_in_bytes_and_time_and_read_as_text() {
+    let mut m = machine(opts());
+    // Past the limit, the error fires at once with the first ERROR_BODY_LIMIT bytes.
+    let c = connect(&mut m);
+    assert_eq!(m.on_response(c, &status(404), 0), Action::Drain);
+    let big = vec![b'x'; ERROR_BODY_LIMIT - 1];
+    assert_eq!(m.on_chunk(c, &big, 0, |_| {}), Action::None);
+    let e = fail_of(m.on_chunk(c, b"yz", 0, |_| {}));
+    assert_eq!(e.status, Some(404));
+    let body = m.error_body().unwrap();
+    assert_eq!(body.len(), ERROR_BODY_LIMIT);
+    assert!(body.ends_with("xy"));
+    // A body that never ends: the error fires after ERROR_BODY_WAIT_MS, with what came.
+    let mut o = opts();
+    o.inactivity_timeout_ms = Some(60_000);
+    let mut m = machine(o);
+    let c = connect(&mut m);
+    assert_eq!(m.on_response(c, &status(503), 100), Action::Drain);
+    assert_eq!(m.poll_timeout(), Some(100 + ERROR_BODY_WAIT_MS));
+    m.on_chunk(c, b"busy \xff", 200, |_| {});
+    // A chunk does not push the deadline.
+    assert_eq!(m.poll_timeout(), Some(100 + ERROR_BODY_WAIT_MS));
+    assert_eq!(m.handle_timeout(100 + ERROR_BODY_WAIT_MS - 1), Action::None);
+    let e = fail_of(m.handle_timeout(100 + ERROR_BODY_WAIT_MS));
+    assert_eq!((e.kind, e.status), (ErrorKind::Http, Some(503)));
+    // Invalid UTF-8 is replaced, as for events.
+    assert_eq!(m.error_body(), Some("busy \u{fffd}"));
+    // A shorter inactivity timeout still wins.
+    let mut o = opts();
+    o.inactivity_timeout_ms = Some(300);
+    let mut m = machine(o);
+    let c = connect(&mut m);
+    assert_eq!(m.on_response(c, &status(503), 0), Action::Drain);
+    assert_eq!(m.poll_timeout(), Some(300));
+    // An empty body is an empty text; 204 and a wrong type are not drained.
+    let mut m = machine(opts());
+    let c = connect(&mut m);
+    assert_eq!(m.on_response(c, &status(400), 0), Action::Drain);
+    fail_of(m.on_error(c, Failure::ended(), 0));
+    assert_eq!(m.error_body(), Some(""));
+    let mut m = machine(opts());
+    let c = connect(&mut m);
+    fail_of(m.on_response(c, &status(204), 0));
+    assert_eq!(m.error_body(), None);
+    let mut m = machine(opts());
+    let c = connect(&mut m);
+    fail_of(m.on_response(c, &Response::new(200, Some("text/html")), 0));
+    assert_eq!(m.error_body(), None);
+    // close() while the body is read: nothing more.
+    let mut m = machine(opts());
+    let c = connect(&mut m);
+    assert_eq!(m.on_response(c, &status(500), 0), Action::Drain);
+    assert_eq!(m.close(), Action::Close);
+    assert_eq!(m.on_chunk(c, b"late", 0, |_| {}), Action::None);
+    assert_eq!(m.on_error(c, Failure::ended(), 0), Action::None);
+    assert_eq!(m.poll_timeout(), None);
 }
 
 #[test]
@@ -628,7 +742,7 @@ fn huge_delays_saturate_instead_of_wrapping() {
             retry_after: Some("99999999999999999999"),
             ..status(503)
         };
-        assert_eq!(delay_of(m.on_response(c, &r, 10)), u64::MAX);
+        assert_eq!(delay_of(answered(&mut m, c, &r, 10)), u64::MAX);
         assert_eq!(m.poll_timeout(), Some(u64::MAX));
     }
 }
@@ -663,7 +777,7 @@ fn inactivity_timeout_covers_the_whole_attempt_and_rearms_on_every_byte() {
     let c = fire(&mut m);
     assert_eq!(m.poll_timeout(), Some(3350));
     // A response that fails the attempt for good leaves no timer; nor does close().
-    fail_of(m.on_response(c, &status(404), 3300));
+    fail_of(answered(&mut m, c, &status(404), 3300));
     assert_eq!(m.poll_timeout(), None);
     let mut m = machine(o);
     open(&mut m);
@@ -701,7 +815,7 @@ fn error_messages_say_what_happened_and_what_comes_next() {
     o.retry.classify = Classify::Transient;
     let mut m = machine(o);
     let c = connect(&mut m);
-    let e = wait_of(m.on_response(c, &status(503), 0));
+    let e = wait_of(answered(&mut m, c, &status(503), 0));
     assert_eq!(
         e.to_string(),
         "the server answered HTTP 503; retrying in 3000 ms"
@@ -1145,16 +1259,19 @@ proptest! {
         let mut armed_at = 0;
         let mut committed = false;
         let mut empty_id_fed = false;
+        // An HTTP error's body being read: when it began, and the Retry-After its wait honours.
+        let mut draining: Option<(u64, u64)> = None;
         let mut now = 0u64;
         for (dt, input) in steps {
             now = now.saturating_add(dt);
             // News is about the fetch the driver holds, or else the last one it dropped.
             let target = held.or(all.last().copied()).unwrap_or(Conn(0));
             let live = held.is_some();
-            let connecting_before = live && m.ready_state() == ReadyState::Connecting;
+            let connecting_before = live && m.ready_state() == ReadyState::Connecting && draining.is_none();
             let open_before = live && m.ready_state() == ReadyState::Open;
-            // A `Retry-After` this input carries (what may lengthen its wait).
-            let mut at_least = 0;
+            // A `Retry-After` this input carries, or the drained error's (what may lengthen its
+            // wait).
+            let mut at_least = draining.map_or(0, |(_, a)| a);
             let action = match input {
                 Input::Start => m.start(now),
                 Input::Request(i) => {
@@ -1237,12 +1354,21 @@ proptest! {
             }
             // Only a response to the attempt, or a chunk of its open stream, re-arms the timer.
             match (&input, action) {
-                (Input::Response(..), Action::Open) if connecting_before => armed_at = now,
+                (Input::Response(..), Action::Open | Action::Drain) if connecting_before => armed_at = now,
                 (Input::Chunk(_), Action::None) if open_before => armed_at = now,
                 _ => {}
             }
+            if !matches!(action, Action::None | Action::Drain) {
+                draining = None;
+            }
             match action {
                 Action::None => {}
+                Action::Drain => {
+                    prop_assert!(live && connecting_before, "drain without a response");
+                    prop_assert_eq!(m.ready_state(), ReadyState::Connecting);
+                    prop_assert_eq!(m.error_body(), None);
+                    draining = Some((now, at_least));
+                }
                 Action::Open => {
                     prop_assert!(live, "open without a fetch");
                     prop_assert_eq!(m.ready_state(), ReadyState::Open);
@@ -1278,6 +1404,8 @@ proptest! {
                         prop_assert_eq!(delay, ceiling);
                     }
                     prop_assert_eq!(m.poll_timeout(), Some(now.saturating_add(delay)));
+                    // Only an HTTP error has a body, and only a drained one.
+                    prop_assert_eq!(m.error_body().is_some(), e.kind == ErrorKind::Http && e.status != Some(204));
                     held = None;
                 }
                 Action::Pause => {
@@ -1306,9 +1434,18 @@ proptest! {
             for c in &all {
                 prop_assert_eq!(m.is_current(*c), held == Some(*c), "{:?} vs the driver's {:?}", c, held);
             }
-            // While an attempt is under way, the timer is the inactivity deadline.
+            // While an attempt is under way, the timer is the inactivity deadline; while an error's
+            // body is read, no later than the most that is waited for it.
             if held.is_some() {
-                prop_assert_eq!(m.poll_timeout(), inactivity.map(|t| armed_at.saturating_add(t)));
+                let idle = inactivity.map(|t| armed_at.saturating_add(t));
+                let expected = match draining {
+                    Some((since, _)) => {
+                        let wait = since.saturating_add(ERROR_BODY_WAIT_MS);
+                        Some(idle.map_or(wait, |i| i.min(wait)))
+                    }
+                    None => idle,
+                };
+                prop_assert_eq!(m.poll_timeout(), expected);
             }
             prop_assert_eq!(m.reconnection_time_ms(), reconnection_time);
             committed |= !m.last_event_id().is_empty();

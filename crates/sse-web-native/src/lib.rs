@@ -45,12 +45,25 @@ type CommentFn = Box<dyn FnMut(&str) + Send>;
 pub struct Error {
     inner: sse_web_core::reconnect::Error,
     source: Option<Cause>,
+    body: Option<String>,
+    // Boxed: a HeaderMap is large, and most errors have none.
+    headers: Option<Box<reqwest::header::HeaderMap>>,
 }
 
 impl Error {
     /// The reconnect machine's view of the error.
     pub fn details(&self) -> &sse_web_core::reconnect::Error {
         &self.inner
+    }
+    /// For an HTTP error, the start of its body as text (the server's own words, such as
+    /// `{"error":"token expired"}`; see [`Failure::body`]), which the classifier saw too.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+    /// The response's headers, when the server answered (an HTTP error, a wrong
+    /// `Content-Type`).
+    pub fn headers(&self) -> Option<&reqwest::header::HeaderMap> {
+        self.headers.as_deref()
     }
 }
 
@@ -268,6 +281,7 @@ impl Builder {
             queue: VecDeque::new(),
             on_comment: self.comment_fn,
             cause: None,
+            headers: None,
             started: false,
             waker: None,
         })
@@ -316,6 +330,8 @@ pub struct EventSource {
     on_comment: Option<CommentFn>,
     /// The transport error behind the failure being reported, for `Error::source`.
     cause: Option<Cause>,
+    /// The headers of the attempt's response, for an error it ends in.
+    headers: Option<Box<reqwest::header::HeaderMap>>,
     started: bool,
     /// The task that last got `Pending`, woken when [`EventSource::restart`] or
     /// [`EventSource::close`] changes what there is to poll.
@@ -396,7 +412,7 @@ impl EventSource {
     /// Does what the machine said.
     fn act(&mut self, action: Action) {
         match action {
-            Action::None | Action::Open => {}
+            Action::None | Action::Open | Action::Drain => {}
             Action::Connect(conn) => match &self.headers_fn {
                 Some(f) => self.io = Io::Preparing(conn, f()),
                 None => self.send(conn, &[]),
@@ -404,12 +420,18 @@ impl EventSource {
             Action::Wait(error) | Action::Fail(error) => {
                 self.io = Io::Idle;
                 let source = self.cause.take();
+                let headers = self.headers.take().filter(|_| error.status.is_some());
                 self.queue.push_back(Queued::Item(Err(Error {
                     inner: error,
                     source,
+                    body: self.machine.error_body().map(String::from),
+                    headers,
                 })));
             }
-            Action::Pause | Action::Close => self.io = Io::Idle,
+            Action::Pause | Action::Close => {
+                self.io = Io::Idle;
+                self.headers = None;
+            }
         }
         self.cause = None;
     }
@@ -500,8 +522,12 @@ impl EventSource {
                                 .map_or(0, millis),
                         };
                         let action = self.machine.on_response(conn, &head, now());
+                        if action != Action::Open {
+                            self.headers = Some(Box::new(response.headers().clone()));
+                        }
                         match action {
-                            Action::Open => {
+                            // An HTTP error's body is read as a stream's, for the error.
+                            Action::Open | Action::Drain => {
                                 self.io = Io::Reading(
                                     conn,
                                     response.bytes_stream().boxed(),

@@ -217,6 +217,37 @@ async fn transport_errors_keep_their_cause() {
     );
 }
 
+/// An HTTP error has the response's headers beside its body (the body itself is a table row,
+/// `an_http_error_carries_its_body`); an error without a response has neither.
+#[tokio::test]
+async fn an_http_error_has_the_response_headers() {
+    let s = server().await;
+    let url = scripts(
+        &s,
+        "error-headers",
+        json!([{"status": 401, "headers": [["WWW-Authenticate", "Bearer"]], "steps": [{"write": "{\"error\":\"expired\"}"}]}]),
+    )
+    .await;
+    let mut es = EventSource::builder(&url).connect().unwrap();
+    let (_, errors) = drain(&mut es).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = &errors[0];
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Http, Some(401)));
+    assert_eq!(e.body(), Some("{\"error\":\"expired\"}"));
+    let auth = e.headers().and_then(|h| h.get("www-authenticate"));
+    assert_eq!(auth.map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+
+    let mut es = EventSource::builder("http://127.0.0.1:1/")
+        .retry(RetryPolicy {
+            max_attempts: Some(1),
+            ..fast()
+        })
+        .connect()
+        .unwrap();
+    let (_, errors) = drain(&mut es).await;
+    assert!(errors[0].headers().is_none() && errors[0].body().is_none());
+}
+
 /// `restart()` does nothing before the stream is first polled (it starts as usual) and after it
 /// closed (no request, the stream stays ended).
 #[tokio::test]

@@ -180,6 +180,7 @@ async fn run(s: &Server, sc: &Value, i: usize) -> (Vec<String>, Option<String>) 
         Err(e) => return (vec![e], None),
     };
     let mut messages = Vec::new();
+    let mut bodies = Vec::new();
     let mut closed_at = None;
     // The source lives to the end of the checks, so that only close() can let the server see
     // the end of its response (dropping it would too).
@@ -194,7 +195,14 @@ async fn run(s: &Server, sc: &Value, i: usize) -> (Vec<String>, Option<String>) 
     match (sc.built(refused.as_deref(), &mut failures), built) {
         (Err(e), _) => return (vec![e], None),
         (Ok(true), Ok(mut es)) => {
-            let drive = drive(&mut es, sc.acts(), &trace, &comments, &mut messages);
+            let drive = drive(
+                &mut es,
+                sc.acts(),
+                &trace,
+                &comments,
+                &mut messages,
+                &mut bodies,
+            );
             match tokio::time::timeout(sc.timeout, drive).await {
                 Ok(at) => closed_at = at,
                 Err(_) => {
@@ -236,6 +244,7 @@ async fn run(s: &Server, sc: &Value, i: usize) -> (Vec<String>, Option<String>) 
         env: None,
         trace: &trace,
         messages: &messages,
+        bodies: &bodies,
         closed_at,
         log: log.as_deref(),
         stall,
@@ -261,6 +270,7 @@ async fn drive(
     trace: &Mutex<Vec<Value>>,
     comments: &tokio::sync::Notify,
     messages: &mut Vec<String>,
+    bodies: &mut Vec<Option<String>>,
 ) -> Option<u64> {
     enum Woke {
         Item(Option<Result<sse_web_native::Event, sse_web_native::Error>>),
@@ -283,6 +293,7 @@ async fn drive(
                 let seen = check::error(&e, es.ready_state());
                 trace.lock().unwrap().push(seen);
                 messages.push(e.to_string());
+                bodies.push(e.body().map(String::from));
             }
             Woke::Other => {}
         }
@@ -336,6 +347,9 @@ fn builder(
             }
             Opt::RetryStatuses(statuses) => b.classify(move |failure, by_default| {
                 check::retry_statuses(&statuses, failure, by_default)
+            }),
+            Opt::FatalWhenBodyHas(text) => b.classify(move |failure, by_default| {
+                check::fatal_when_body_has(&text, failure, by_default)
             }),
             Opt::Comments => {
                 let (trace, comments) = (trace.clone(), comments.clone());
