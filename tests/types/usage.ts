@@ -54,6 +54,11 @@ new EventSource('/x', {
   fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, Authorization: 'Bearer t' } }),
 });
 es.onerror = (e) => e.code === 401 || e.message.length;
+// The response: the open event's status, final URL and headers; an HTTP error's headers and body.
+es.onopen = (e) => `${e.status} ${e.url} ${e.headers.get('content-type')}`;
+es.addEventListener('open', (e) => e.headers.has('x-request-id'));
+es.onerror = (e) => (e.body?.length ?? 0) + (e.headers?.get('retry-after')?.length ?? 0);
+new EventSource('/x', { retry: { classify: (f) => f.status === 401 && !f.body?.includes('revoked') && f.headers?.get('www-authenticate') !== null } });
 new EventSource('/x', { fetch }); // the global one fits
 const overridable: boolean = Symbol.for('eventsource.supports-fetch-override') in EventSource;
 // Async iteration: MessageEvents of every type; what it throws is an SseError.
