@@ -76,6 +76,8 @@ type WebMachine = Machine<Classifier>;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Input {
     Start,
+    /// Start from the last event ID the shell gave ([`Engine::start_from`]).
+    StartFrom,
     Close,
     /// `restart()`: the machine drops the connection and reconnects now (no error, no failed
     /// attempt); the engine only does the [`Action::Connect`] it answers.
@@ -126,6 +128,8 @@ struct Shared<S> {
     io: Io,
     buffer: RefCell<Vec<u8>>,
     epoch: f64,
+    /// The last event ID a start from one resumes after ([`Input::StartFrom`]).
+    start_id: RefCell<String>,
     /// The deadline the timer is set for (`u64::MAX`: none), so it is reset only on a change.
     armed: Cell<u64>,
     /// Keeps the callback alive as long as the engine; `io.detach()` drops its use first.
@@ -152,6 +156,7 @@ impl<S: Sink> Engine<S> {
                 sink,
                 io: Io::new(callback.as_ref().unchecked_ref(), init),
                 buffer: RefCell::new(Vec::new()),
+                start_id: RefCell::new(String::new()),
                 epoch: now(),
                 armed: Cell::new(u64::MAX),
                 _callback: callback,
@@ -169,6 +174,13 @@ impl<S: Sink> Engine<S> {
         }
         apply(s, input);
         after(s);
+    }
+
+    /// Starts from `last_event_id` instead of the options' (a source taking over a shared
+    /// stream resumes after the last event it received).
+    pub(crate) fn start_from(&self, last_event_id: &str) {
+        *self.shared.start_id.borrow_mut() = last_event_id.into();
+        self.input(Input::StartFrom);
     }
 
     /// The machine, to read.
@@ -194,6 +206,10 @@ fn apply<S: Sink>(s: &Rc<Shared<S>>, input: Input) {
         let mut m = s.machine.borrow_mut();
         match input {
             Input::Start => m.start(now),
+            Input::StartFrom => {
+                let id = core::mem::take(&mut *s.start_id.borrow_mut());
+                m.start_from(&id, now)
+            }
             Input::Close => m.close(),
             Input::Restart => m.restart(now),
             Input::Abort => m.abort(),

@@ -228,6 +228,13 @@ impl Source {
         self.engine.input(Input::Start);
     }
 
+    /// Makes the first request resuming after `last_event_id` (sent as `Last-Event-ID`): a
+    /// source that took over a shared stream.
+    #[wasm_bindgen(js_name = startFrom)]
+    pub fn start_from(&self, last_event_id: &str) {
+        self.engine.start_from(last_event_id);
+    }
+
     /// `close()`: drops the fetch and the timer now; no event. Returns the ready state (CLOSED).
     pub fn close(&self) -> u16 {
         self.engine.input(Input::Close);

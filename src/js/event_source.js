@@ -18,6 +18,10 @@ const COMMENT = 6;
 const ABORTED = 0;
 const HIDDEN = 1;
 const ONLINE = 2;
+// The hooks a shared source's holder tells the others, which apply them as their own.
+const TOLD = ['started', 'response', 'open', 'frames', 'error', 'connecting'];
+// The event IDs a shared source remembers, to tell how far behind a new holder resumes.
+const RECENT = 64;
 
 // readOptions' array, by position (src/options.rs reads it by the same names, in the same order;
 // tests/node/codes.test.mjs checks it): method withCredentials inactivityTimeout maxEventSize
@@ -167,6 +171,13 @@ export function defineEventSource(open) {
     // One feed per async iterator, only while one exists: each event goes to every one.
     #taps;
     #listening = new AbortController();
+    // `share`: the channel to the other sources of the key; whether this one holds the
+    // connection; the IDs it received lately; the ID up to which a new holder's replay is dropped.
+    #channel;
+    #holding = false;
+    #recent;
+    #skipTo;
+    #hooks;
 
     constructor(url, init = {}) {
       super();
@@ -193,7 +204,17 @@ export function defineEventSource(open) {
         connecting: () => { this.#readyState = CONNECTING; this.#response = undefined; },
         classify: (kind, status, retry, body) => classify(init.retry.classify, { kind, status, body, headers: this.#headersOf(status) }, retry),
       };
-      this.#engine = open(hooks, this.#url, options, init);
+      const share = init.share;
+      if (share !== undefined && typeof share !== 'string' && typeof share !== 'boolean') throw bad('share', 'a string or a boolean');
+      const locks = globalThis.navigator?.locks;
+      // Without Web Locks or BroadcastChannel (Node, old browsers): a connection of its own.
+      const shared = !!share && typeof locks?.request === 'function' && typeof BroadcastChannel === 'function';
+      this.#hooks = hooks;
+      this.#engine = open(shared ? this.#told(hooks) : hooks, this.#url, options, init, shared);
+      if (shared) {
+        this.#recent = [];
+        this.#join(locks, `sse-web ${String(options[0] ?? 'GET').toUpperCase()} ${this.#url} ${share === true ? '' : share}`);
+      }
       // Every listener below goes when the source closes.
       const listen = (target, type, f) => target.addEventListener(type, f, { signal: this.#listening.signal });
       const signal = init.signal;
@@ -215,6 +236,9 @@ export function defineEventSource(open) {
     }
 
     get url() { return this.#url; }
+    /** Whether this source shares one connection with the others of its `share` key (false: it
+     * has its own, also where the platform has no Web Locks or BroadcastChannel). */
+    get shared() { return this.#recent !== undefined; }
     get withCredentials() { return this.#withCredentials; }
     get readyState() { return this.#readyState; }
     /** The last event ID (sent as Last-Event-ID on reconnect). */
@@ -256,7 +280,8 @@ export function defineEventSource(open) {
      * but with no `error` event and no failed attempt counted: CONNECTING, then `open` again.
      * Nothing when closed. (The engine decides; the state comes back through its hooks.) */
     restart() {
-      this.#engine?.restart();
+      if (this.#recent && !this.#holding) this.#channel.postMessage(['restart']);
+      else this.#engine?.restart();
     }
 
     /**
@@ -304,7 +329,83 @@ export function defineEventSource(open) {
         // Not now: this may run inside one of the engine's own calls (an abort, say).
         queueMicrotask(() => engine.free());
       }
+      // A shared source leaves the channel and lets go of the lock (or its place in line): the
+      // next source of the key takes over.
+      this.#channel?.close();
       this.#listening.abort();
+    }
+
+    // The holder's hooks also go to the other sources of the key (a Headers, which does not
+    // clone, as its entries; an error's cause only if it clones).
+    #told(hooks) {
+      const told = { ...hooks };
+      for (const name of TOLD) {
+        told[name] = (...args) => {
+          if (this.#holding) {
+            if (name === 'response') this.#tell(name, [args[0], args[1], [...(args[2] ?? [])]]);
+            else if (!this.#tell(name, args) && name === 'error') this.#tell(name, [...args.slice(0, 7), undefined, args[8]]);
+          }
+          return hooks[name](...args);
+        };
+      }
+      return told;
+    }
+
+    #tell(name, args) {
+      try {
+        this.#channel.postMessage([name, ...args]);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+
+    // One holder per key, elected by a Web Lock: it runs the engine; the others hear it. The
+    // lock goes when the holder closes, or its page or Worker goes (closed, crashed,
+    // navigated): the next in line resumes after the last event IT received.
+    #join(locks, key) {
+      const channel = (this.#channel = new BroadcastChannel(key));
+      channel.onmessage = ({ data }) => this.#heard(data);
+      const { signal } = this.#listening;
+      locks.request(key, { signal }, () => {
+        if (!this.#engine) return undefined;
+        this.#holding = true;
+        this.#tell('resume', [this.#lastEventId]);
+        this.#engine.startFrom(this.#lastEventId);
+        return new Promise((r) => signal.addEventListener('abort', r));
+      }).catch(() => {});
+      this.#me = Math.random();
+      channel.postMessage(['hello', this.#me]);
+    }
+
+    #me;
+
+    // News from the other sources of the key.
+    #heard([name, ...args]) {
+      if (name === 'hello' || name === 'restart') {
+        if (!this.#holding) return;
+        if (name === 'restart') return this.restart();
+        // A source that joins an open stream starts from here, as the holder is.
+        const r = this.#response;
+        return this.#tell('joined', [args[0], this.#readyState, this.#lastEventId, this.#reconnectionTime, r && [r.status, r.url, [...(r.headers ?? [])]]]);
+      }
+      if (this.#holding) return;
+      if (name === 'joined') {
+        const [me, state, id, time, response] = args;
+        if (me !== this.#me || this.#readyState !== CONNECTING) return;
+        this.#lastEventId = id;
+        this.#reconnectionTime = time;
+        if (state === OPEN && response) {
+          this.#heard(['response', ...response]);
+          this.#hooks.open(response[1]);
+        }
+      } else if (name === 'resume') {
+        // A new holder behind this source replays what this one has: dropped up to its last ID.
+        if (args[0] !== this.#lastEventId && this.#recent.includes(args[0])) this.#skipTo = this.#lastEventId;
+      } else if (TOLD.includes(name)) {
+        if (name === 'response') args[2] = new Headers(args[2]);
+        this.#hooks[name](...args);
+      }
     }
 
     #setHandler(type, f) {
@@ -340,7 +441,11 @@ export function defineEventSource(open) {
         if (code === RETRY) {
           this.#reconnectionTime = meta[++i];
         } else if (code === ID) {
-          this.#lastEventId = fields[f++];
+          const id = fields[f++];
+          if (this.#skipTo === undefined) {
+            this.#lastEventId = id;
+            if (this.#recent?.push(id) > RECENT) this.#recent.shift();
+          }
         } else if (code === COMMENT) {
           // In stream order: the events parsed before it go first.
           if (events?.length > 0) {
@@ -352,7 +457,16 @@ export function defineEventSource(open) {
         } else {
           const type = code & TYPED ? fields[f++] : 'message';
           const data = fields[f++];
-          if (code & NEW_ID) this.#lastEventId = fields[f++];
+          const id = code & NEW_ID ? fields[f++] : this.#lastEventId;
+          // What a new holder replays of what this shared source has (up to its last ID).
+          if (this.#skipTo !== undefined) {
+            if (code & NEW_ID && id === this.#skipTo) this.#skipTo = undefined;
+            continue;
+          }
+          if (code & NEW_ID) {
+            this.#lastEventId = id;
+            if (this.#recent?.push(id) > RECENT) this.#recent.shift();
+          }
           const taps = this.#taps;
           const e = events && !taps ? undefined : new SseMessageEvent(type, data, this.#lastEventId, this.#origin);
           // Iterators first: a handler's close() ends them after this event, not before it.

@@ -86,6 +86,14 @@ export interface EventSourceInit {
   /** Reconnect at once when the browser comes back online (default true). */
   reconnectOnOnline?: boolean;
   /**
+   * One connection for every source of this origin (tabs, Workers) with the same method, URL and
+   * `share` string (`true`: ''): one holds it (elected with Web Locks), the others receive its
+   * events over a BroadcastChannel, as if each had its own. Body and header values are not
+   * compared: make the string say what differs. Where Web Locks or BroadcastChannel are missing
+   * (Node), a connection of its own; `shared` says which.
+   */
+  share?: string | boolean;
+  /**
    * The fast path for high-rate streams: called once per received chunk with its events as plain
    * objects, instead of one MessageEvent each (no `message` or named events are dispatched then).
    * Use it above some thousands of events per second, where DOM event dispatch dominates.
@@ -178,6 +186,8 @@ export declare class EventSource extends EventTarget {
   readonly withCredentials: boolean;
   readonly readyState: 0 | 1 | 2;
   readonly lastEventId: string;
+  /** Whether this source shares one connection with the others of its `share` key. */
+  readonly shared: boolean;
   /** The server's last `retry:`, or the option's; undefined until the engine has started (only the
    * first source of a page waits for the wasm, a few milliseconds). */
   readonly reconnectionTime: number | undefined;

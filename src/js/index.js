@@ -21,12 +21,13 @@ function load() {
   return loading;
 }
 
-/** Starts an engine: at once when the wasm is loaded (options sse-web-core refuses throw), else once
- * it is (they close the source with a `request` error), replaying the calls made meanwhile. */
-function open(hooks, url, options, init) {
+/** Makes an engine, started unless `idle` (a shared source that waits its turn, `startFrom(id)`
+ * later): at once when the wasm is loaded (options sse-web-core refuses throw), else once it is
+ * (they close the source with a `request` error), replaying the calls made meanwhile. */
+function open(hooks, url, options, init, idle) {
   if (loaded) {
     const engine = new Source(hooks, url, options, init);
-    engine.start();
+    if (!idle) engine.start();
     return engine;
   }
   let engine;
@@ -40,7 +41,7 @@ function open(hooks, url, options, init) {
         queued = null;
         return hooks.error('request', undefined, e.message, undefined, 0, false, 2, e);
       }
-      engine.start();
+      if (!idle) engine.start();
       for (const [name, args] of queued) engine[name](...args);
       queued = undefined;
     },
@@ -57,6 +58,7 @@ function open(hooks, url, options, init) {
     free: call('free'),
     restart: call('restart'),
     signal: call('signal'),
+    startFrom: call('startFrom'),
   };
 }
 

@@ -549,6 +549,17 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
         }
     }
 
+    /// Starts the first attempt from `last_event_id` instead of the options' (sent as
+    /// `Last-Event-ID`): a source that took over a stream other sources shared, resuming after
+    /// the last event it received. Nothing once started.
+    pub fn start_from(&mut self, last_event_id: &str, now_ms: u64) -> Action {
+        if self.state != State::Idle {
+            return Action::None;
+        }
+        self.parser.set_last_event_id(last_event_id);
+        self.start(now_ms)
+    }
+
     /// Starts the first attempt (paused instead while hidden with `pause_when_hidden`).
     pub fn start(&mut self, now_ms: u64) -> Action {
         if self.state != State::Idle {

@@ -604,6 +604,22 @@ fn an_error_body_is_bounded_in_bytes_and_time_and_read_as_text() {
 }
 
 #[test]
+fn start_from_resumes_after_the_given_id_once() {
+    let mut o = opts();
+    o.last_event_id = "from-options".into();
+    let mut m = machine(o);
+    let Action::Connect(c) = m.start_from("41", 0) else {
+        panic!("connects")
+    };
+    assert_eq!(m.last_event_id(), "41");
+    let r = m.request(c, &[], 0).unwrap();
+    assert!(r.headers.contains(&("Last-Event-ID", "41")));
+    // Once started, it changes nothing.
+    assert_eq!(m.start_from("99", 0), Action::None);
+    assert_eq!(m.last_event_id(), "41");
+}
+
+#[test]
 fn backoff_grows_caps_and_resets_after_a_healthy_period() {
     let mut o = opts();
     o.retry.reconnection_time_ms = 100;
