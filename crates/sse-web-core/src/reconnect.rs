@@ -917,7 +917,10 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
                 }
                 let cap = (cap as u64).min(b.max_delay_ms);
                 if b.jitter {
-                    self.next_random() % (cap.saturating_add(1)).max(1)
+                    // Uniform over [floor, cap]: drawn over [0, cap] and raised to the floor, a
+                    // tenth of a storm (resilient: 100 of 1000 ms) would land on the floor at once.
+                    let floor = self.options.retry.min_delay_ms.min(cap);
+                    floor + self.next_random() % (cap - floor).saturating_add(1)
                 } else {
                     cap
                 }

@@ -619,6 +619,35 @@ fn start_from_resumes_after_the_given_id_once() {
     assert_eq!(m.last_event_id(), "41");
 }
 
+/// A storm spreads: with full jitter, the waits of machines dropped at once are uniform over
+/// [floor, cap], not a tenth of them on the floor (benches/storm.rs measures 10,000).
+#[test]
+fn full_jitter_spreads_a_storm_evenly_above_the_floor() {
+    let ok = Response::new(200, Some("text/event-stream"));
+    let waits: Vec<u64> = (0..2000u64)
+        .map(|seed| {
+            let mut o = opts();
+            o.retry = RetryPolicy::resilient();
+            let mut m = Machine::new(o, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let c = connect(&mut m);
+            assert_eq!(m.on_response(c, &ok, 0), Action::Open);
+            delay_of(m.on_error(c, Failure::network(), 60_000))
+        })
+        .collect();
+    let (floor, cap) = (100, 1000);
+    assert!(waits.iter().all(|w| (floor..=cap).contains(w)));
+    // Uniform: each 100 ms of the 900 holds about a ninth (222 of 2000); the floor's own 100 ms no
+    // more than the others.
+    for lo in (floor..cap).step_by(100) {
+        let n = waits.iter().filter(|w| (lo..lo + 100).contains(*w)).count();
+        assert!(
+            (150..300).contains(&n),
+            "{n} waits in [{lo}, {}) ms",
+            lo + 100
+        );
+    }
+}
+
 #[test]
 fn backoff_grows_caps_and_resets_after_a_healthy_period() {
     let mut o = opts();
