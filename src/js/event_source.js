@@ -159,7 +159,21 @@ export function defineEventSource(open) {
     #onComment;
     // One feed per async iterator, only while one exists: each event goes to every one.
     #taps;
-    #listening = new AbortController();
+    // An AbortController for this source's own listeners (an abort signal, visibility), made for
+    // the first one.
+    #listening;
+    // What an idle source holds is most of what it costs (issue #18): the engine's hooks are one
+    // shared prototype over `{ es, init }` rather than six closures per source, and every open
+    // source hears `online`/`offline` from one pair of listeners per realm, not a pair of its own.
+    static #hooks = {
+      started(reconnectionTime) { this.es.#reconnectionTime = reconnectionTime; },
+      open(finalUrl) { this.es.#opened(finalUrl); },
+      frames(meta, text) { this.es.#frames(meta, text); },
+      error(...args) { this.es.#failed(...args); },
+      connecting() { this.es.#readyState = CONNECTING; },
+      classify(kind, status, retry) { return classify(this.init.retry.classify, kind, status, retry); },
+    };
+    static #live;
 
     constructor(url, init = {}) {
       super();
@@ -177,17 +191,10 @@ export function defineEventSource(open) {
       if (typeof init.batch === 'function') this.#batch = init.batch;
       // Only then do comments cross from the engine at all.
       if (options[19]) this.#onComment = init.onComment;
-      const hooks = {
-        started: (reconnectionTime) => { this.#reconnectionTime = reconnectionTime; },
-        open: (finalUrl) => this.#opened(finalUrl),
-        frames: (meta, text) => this.#frames(meta, text),
-        error: (...args) => this.#failed(...args),
-        connecting: () => { this.#readyState = CONNECTING; },
-        classify: (kind, status, retry) => classify(init.retry.classify, kind, status, retry),
-      };
+      const hooks = { __proto__: EventSource.#hooks, es: this, init };
       this.#engine = open(hooks, this.#url, options, init);
       // Every listener below goes when the source closes.
-      const listen = (target, type, f) => target.addEventListener(type, f, { signal: this.#listening.signal });
+      const listen = (target, type, f) => target.addEventListener(type, f, { signal: (this.#listening ??= new AbortController()).signal });
       const signal = init.signal;
       if (signal) {
         const onAbort = () => this.#engine?.signal(ABORTED, true);
@@ -201,8 +208,13 @@ export function defineEventSource(open) {
         if (doc.visibilityState === 'hidden') onVisibility();
       }
       if (typeof globalThis.addEventListener === 'function' && 'onLine' in (globalThis.navigator ?? {})) {
-        listen(globalThis, 'online', () => this.#engine?.signal(ONLINE, true));
-        listen(globalThis, 'offline', () => this.#engine?.signal(ONLINE, false));
+        if (!EventSource.#live) {
+          EventSource.#live = new Set();
+          const tell = (on) => () => { for (const es of EventSource.#live) es.#engine?.signal(ONLINE, on); };
+          globalThis.addEventListener('online', tell(true));
+          globalThis.addEventListener('offline', tell(false));
+        }
+        EventSource.#live.add(this);
       }
     }
 
@@ -296,7 +308,8 @@ export function defineEventSource(open) {
         // Not now: this may run inside one of the engine's own calls (an abort, say).
         queueMicrotask(() => engine.free());
       }
-      this.#listening.abort();
+      this.#listening?.abort();
+      EventSource.#live?.delete(this);
     }
 
     #setHandler(type, f) {
