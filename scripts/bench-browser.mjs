@@ -1,7 +1,10 @@
 // `npm run bench`: sse-web against what a page would use instead, in one headless-Chromium run
 // against sse-testserver (same origin): events/s over the four parser-benchmark corpora, latency
 // from server write to handler, memory over 1M events and 1,000 reconnects, and gzipped sizes.
-// Prints a table with ratios and writes scripts/bench/chart.svg (shown in the README).
+// Then many streams: 100 sources in one page over HTTP/2 (the TLS listener, same origin), their
+// total events/s, and what an idle open source costs in memory against the floor (an open fetch
+// with its reader and AbortController). Prints a table with ratios and writes
+// scripts/bench/chart.svg (shown in the README). BENCH_PART=many runs the many-streams part alone.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -16,6 +19,7 @@ const RAW = new Set(['raw fetch + decode', 'raw fetch']);
 const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_000, large: 400, 'llm-crlf': 50_000 })
   .filter(([c]) => !process.env.BENCH_CORPUS || process.env.BENCH_CORPUS === c));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const ONLY_MANY = process.env.BENCH_PART === 'many';
 
 execFileSync('cargo', ['build', '-q', '--release', '-p', 'sse-testserver'], { stdio: 'inherit' });
 const server = spawn('target/release/sse-testserver', ['--port', String(PORT), '--static', '.'], { stdio: 'ignore' });
@@ -28,7 +32,9 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-const browser = await launch(['--js-flags=--expose-gc', '--enable-precise-memory-info']);
+// The TLS listener's certificate, trusted for this browser only.
+const certificate = await (await fetch(`${base}/certificate`)).json();
+const browser = await launch(['--js-flags=--expose-gc', '--enable-precise-memory-info', `--ignore-certificate-errors-spki-list=${certificate.spki}`]);
 const page = await browser.newPage();
 page.on('pageerror', (e) => console.error('page error:', e.message));
 await page.goto(`${base}/scripts/bench/page.html`);
@@ -36,9 +42,12 @@ await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 }
 
 const withTimeout = (p, ms) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('timed out')), ms))]);
 
+const rate = {};
+const latency = {};
+let m0, m1, m2, log;
+if (!ONLY_MANY) {
 // Throughput: the best of RUNS per client and corpus, after one warm-up run each. Clients take
 // turns run by run, so a slow spell of the machine hits them all alike.
-const rate = {};
 for (const [corpus, n] of Object.entries(CORPORA)) {
   rate[corpus] = Object.fromEntries(CLIENTS.map((c) => [c, 0]));
   const url = `/bench?corpus=${corpus}&n=${n}`;
@@ -60,7 +69,6 @@ for (const [corpus, n] of Object.entries(CORPORA)) {
 }
 
 // Latency: 300 events 5 ms apart.
-const latency = {};
 for (const client of CLIENTS.filter((c) => !RAW.has(c))) {
   const lat = await withTimeout(page.evaluate(([c]) => window.latency(c, '/clock?n=300&interval=5', 300), [client]), 60000);
   lat.sort((a, b) => a - b);
@@ -69,12 +77,75 @@ for (const client of CLIENTS.filter((c) => !RAW.has(c))) {
 
 // Memory of sse-web: after a warm-up, over 1M events, then over 1,000 reconnects.
 await page.evaluate(() => window.throughput('sse-web', '/bench?corpus=llm&n=100000', 100000));
-const m0 = await page.evaluate(() => window.memory());
+m0 = await page.evaluate(() => window.memory());
 for (let i = 0; i < 5; i++) await page.evaluate(() => window.throughput('sse-web', '/bench?corpus=llm&n=200000', 200000));
-const m1 = await page.evaluate(() => window.memory());
+m1 = await page.evaluate(() => window.memory());
 await withTimeout(page.evaluate(() => window.reconnects('/counter?token=bench-reconnects&total=3000&drops=1200&seed=1', 3000)), 120000);
-const m2 = await page.evaluate(() => window.memory());
-const log = await requestLog(base, 'bench-reconnects');
+m2 = await page.evaluate(() => window.memory());
+log = await requestLog(base, 'bench-reconnects');
+}
+
+// Many streams: MANY sources in one page over HTTP/2, on the TLS listener (the page is served there
+// too, so every request is same-origin, as above).
+const MANY = 100;
+const h2page = async () => {
+  const p = await browser.newPage();
+  p.on('pageerror', (e) => console.error('page error:', e.message));
+  await p.goto(`${certificate.url}/scripts/bench/page.html`);
+  await p.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
+  return p;
+};
+const MANY_CLIENTS = ['native', 'sse-web', 'sse-web batch', 'eventsource'];
+const PER_SOURCE = 2000;
+const manyRate = Object.fromEntries(MANY_CLIENTS.map((c) => [c, 0]));
+{
+  const p = await h2page();
+  for (let run = 0; run <= 3; run++) {
+    for (const client of MANY_CLIENTS) {
+      const ms = await withTimeout(p.evaluate(([c, u, n, k]) => window.manyThroughput(c, u, n, k), [client, `/bench?corpus=llm&n=${PER_SOURCE}`, PER_SOURCE, MANY]), 180000);
+      if (run > 0) manyRate[client] = Math.max(manyRate[client], (MANY * PER_SOURCE / ms) * 1000);
+    }
+  }
+  await p.close();
+}
+// Idle: MANY open sources whose streams sent one comment and hang, after a forced GC (CDP), against
+// the same page before: the JS heap (V8's used size), Blink's heap (the embedder heap, where the
+// fetch, the stream, the reader and the EventTarget live) and sse-web's wasm memory in use (its
+// size less what its allocator has free). A fresh page per measurement, REPS each, the median.
+const IDLE_CLIENTS = ['sse-web', 'eventsource', 'native', 'fetch + reader'];
+const REPS = Number(process.env.BENCH_IDLE_REPS ?? 5);
+const idleScript = encodeURIComponent(JSON.stringify({ steps: [{ write: ': open\n\n' }], end: 'hang' }));
+async function heaps(p, cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const u = await cdp.send('Runtime.getHeapUsage');
+  if (typeof u.embedderHeapUsedSize !== 'number') throw new Error(`Runtime.getHeapUsage has no embedderHeapUsedSize: ${JSON.stringify(u)}`);
+  return { js: u.usedSize, blink: u.embedderHeapUsedSize, wasm: await p.evaluate(() => window.wasmInUse()) };
+}
+const idleRuns = Object.fromEntries(IDLE_CLIENTS.map((c) => [c, []]));
+const idleProtocols = new Set();
+const idlePeers = [];
+for (let rep = 0; rep < REPS; rep++) {
+  for (const client of IDLE_CLIENTS) {
+    const p = await h2page();
+    const cdp = await p.context().newCDPSession(p);
+    const before = await heaps(p, cdp);
+    const t = `idle-${rep}-${client.replace(/\W/g, '')}`;
+    await withTimeout(p.evaluate(([c, u, k]) => window.openIdle(c, u, k), [client, `/inline?script=${idleScript}&token=${t}`, MANY]), 60000);
+    const open = await heaps(p, cdp);
+    idleRuns[client].push(Object.fromEntries(['js', 'blink', 'wasm'].map((k) => [k, (open[k] - before[k]) / MANY])));
+    await p.close();
+    const l = await requestLog(base, t);
+    for (const e of l) idleProtocols.add(e.version);
+    idlePeers.push(new Set(l.map((e) => e.peer)).size);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const idleCost = Object.fromEntries(IDLE_CLIENTS.map((c) => {
+  const runs = idleRuns[c];
+  const total = median(runs.map((r) => r.js + r.blink + r.wasm));
+  return [c, { js: median(runs.map((r) => r.js)), blink: median(runs.map((r) => r.blink)), wasm: median(runs.map((r) => r.wasm)), total }];
+}));
 await browser.close();
 
 // Sizes, minified + gzipped as a bundler ships them.
@@ -95,6 +166,8 @@ const sizes = {
 const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
 const lines = [];
 const out = (s = '') => { lines.push(s); console.log(s); };
+const checks = [];
+if (!ONLY_MANY) {
 out(`sse-web browser benchmark (${RUNS} runs, best; Chromium headless; events/s)`);
 out(`| corpus | ${CLIENTS.join(' | ')} |`);
 out(`|---|${CLIENTS.map(() => '---:').join('|')}|`);
@@ -110,7 +183,6 @@ for (const corpus of Object.keys(CORPORA)) {
   out(`| ${corpus} | ${Object.keys(ours).flatMap((o) => OTHERS.map((c) => `${(r[o] / r[c]).toFixed(2)}x`)).join(' | ')} |`);
 }
 out();
-const checks = [];
 for (const corpus of Object.keys(CORPORA)) {
   const r = rate[corpus];
   const vsPoly = r['sse-web'] / r.eventsource;
@@ -149,8 +221,23 @@ checks.push(['memory flat over 1M events (< 1 MB)', m1.heap - m0.heap < 1048576 
 checks.push([`memory flat over ${log.length} connections (< 1 MB)`, log.length >= 1000 && m2.heap - m1.heap < 1048576 && m2.wasm - m1.wasm < 1048576]);
 out(`size, minified + gzip: ${Object.entries(sizes).map(([c, b]) => `${c} ${(b / 1024).toFixed(1)} KB`).join(', ')}`);
 out();
+}
+out(`many streams: ${MANY} sources in one page over ${[...idleProtocols].join(', ')} (connections per run: ${[...new Set(idlePeers)].join(', ')}), ${PER_SOURCE} llm events each`);
+out(`| ${MANY_CLIENTS.join(' | ')} |`);
+out(`|${MANY_CLIENTS.map(() => '---:').join('|')}|`);
+out(`| ${MANY_CLIENTS.map((c) => `${fmt(manyRate[c])}/s`).join(' | ')} |`);
+out();
+out(`idle: memory per open source (${MANY} open, after a forced GC, median of ${REPS} fresh pages; KB = 1000 B)`);
+out('| per source | JS heap | Blink heap | wasm in use | total |');
+out('|---|---:|---:|---:|---:|');
+const kb = (b) => (b / 1000).toFixed(2);
+for (const [c, m] of Object.entries(idleCost)) out(`| ${c === 'fetch + reader' ? 'floor: fetch + reader + AbortController' : c} | ${kb(m.js)} | ${kb(m.blink)} | ${kb(m.wasm)} | ${kb(m.total)} |`);
+out();
+checks.push([`many streams over one connection (HTTP/2): ${[...idleProtocols].join(', ')}, connections per run ${[...new Set(idlePeers)].join(', ')}`, idleProtocols.size === 1 && idleProtocols.has('HTTP/2.0') && idlePeers.every((n) => n === 1)]);
+checks.push([`idle cost: sse-web ${kb(idleCost['sse-web'].total)} KB per source <= eventsource ${kb(idleCost.eventsource.total)} KB (floor ${kb(idleCost['fetch + reader'].total)} KB)`, idleCost['sse-web'].total <= idleCost.eventsource.total]);
 for (const [what, ok] of checks) out(`${ok ? 'PASS' : 'FAIL'} ${what}`);
 
+if (ONLY_MANY) process.exit(0);
 // The chart: events/s per corpus, one bar per client, log scale.
 const colors = ['#999', '#0a7', '#05a', '#d80', '#c33', '#888', '#555'];
 const W = 760, rowH = 16, gap = 18, left = 150;

@@ -124,5 +124,64 @@ window.reconnects = (url, n) => new Promise((resolve) => {
   };
 });
 
+/** `k` sources of `client` at once, each through `n` events of `url`: ms until all are done. */
+window.manyThroughput = (client, url, n, k) => new Promise((resolve) => {
+  const t0 = performance.now();
+  let left = k;
+  for (let i = 0; i < k; i++) {
+    clients[client](`${url}&i=${i}`, n, () => {
+      if (--left === 0) resolve(performance.now() - t0);
+    });
+  }
+});
+
+// What an open source is, idle: each client opened and left open (held here, so nothing of it is
+// garbage), and the floor, parsing nothing: an open fetch, its body's reader (a read pending) and
+// its AbortController.
+const idle = [];
+const opener = {
+  native: (url) => new globalThis.EventSource(url),
+  'sse-web': (url) => new SseWeb(url),
+  eventsource: (url) => new Polyfill(url),
+  'fetch + reader': (url) => {
+    const ac = new AbortController();
+    const held = { ac, readyState: 0, close: () => ac.abort() };
+    // The Response itself is let go, as sse-web does: the reader holds the body.
+    fetch(url, { signal: ac.signal, cache: 'no-store' }).then((res) => res.body.getReader()).then(async (reader) => {
+      held.readyState = 1;
+      for (;;) if ((await reader.read()).done) break;
+    }).catch(() => {});
+    return held;
+  },
+};
+
+/** Opens `k` idle sources of `client` at `url`; resolves once all are OPEN. */
+window.openIdle = async (client, url, k) => {
+  for (let i = 0; i < k; i++) idle.push(opener[client](`${url}&i=${i}`));
+  const t0 = performance.now();
+  while (idle.some((s) => s.readyState !== 1)) {
+    if (performance.now() - t0 > 30000) throw new Error(`${client}: ${idle.filter((s) => s.readyState !== 1).length} of ${k} not open`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+/** sse-web's wasm memory in use, in bytes: its size less what its allocator still has free,
+ * found by taking 16-byte blocks until the memory would have to grow (then given back). */
+window.wasmInUse = async () => {
+  const wasm = await wasmExports();
+  const size = wasm.memory.buffer.byteLength;
+  const taken = [];
+  for (;;) {
+    const p = wasm.__wbindgen_malloc(16, 1);
+    if (wasm.memory.buffer.byteLength !== size) {
+      wasm.__wbindgen_free(p, 16, 1);
+      break;
+    }
+    taken.push(p);
+  }
+  for (const p of taken) wasm.__wbindgen_free(p, 16, 1);
+  return size - taken.length * 16;
+};
+
 await preload();
 window.ready = true;

@@ -170,7 +170,9 @@ export function defineEventSource(open) {
     #onComment;
     // One feed per async iterator, only while one exists: each event goes to every one.
     #taps;
-    #listening = new AbortController();
+    // An AbortController for this source's own listeners (an abort signal, visibility, a shared
+    // source's lock), made for the first one.
+    #listening;
     // `share`: the channel to the other sources of the key; whether this one holds the
     // connection; the IDs it received lately; the ID up to which a new holder's replay is dropped.
     #channel;
@@ -178,6 +180,21 @@ export function defineEventSource(open) {
     #recent;
     #skipTo;
     #hooks;
+    // What an idle source holds is most of what it costs (issue #18): the engine's hooks are one
+    // shared prototype over `{ es, init }` rather than closures per source, and every open
+    // source hears `online`/`offline` from one pair of listeners per realm, not a pair of its own.
+    static #proto = {
+      started(reconnectionTime) { this.es.#reconnectionTime = reconnectionTime; },
+      response(status, url, headers) { this.es.#response = { status, url, headers }; },
+      open(finalUrl) { this.es.#opened(finalUrl); },
+      frames(meta, text) { this.es.#frames(meta, text); },
+      error(...args) { this.es.#failed(...args); },
+      connecting() { this.es.#readyState = CONNECTING; this.es.#response = undefined; },
+      classify(kind, status, retry, body) {
+        return classify(this.init.retry.classify, { kind, status, body, headers: this.es.#headersOf(status) }, retry);
+      },
+    };
+    static #live;
 
     constructor(url, init = {}) {
       super();
@@ -195,15 +212,7 @@ export function defineEventSource(open) {
       if (typeof init.batch === 'function') this.#batch = init.batch;
       // Only then do comments cross from the engine at all.
       if (options[19]) this.#onComment = init.onComment;
-      const hooks = {
-        started: (reconnectionTime) => { this.#reconnectionTime = reconnectionTime; },
-        response: (status, url, headers) => { this.#response = { status, url, headers }; },
-        open: (finalUrl) => this.#opened(finalUrl),
-        frames: (meta, text) => this.#frames(meta, text),
-        error: (...args) => this.#failed(...args),
-        connecting: () => { this.#readyState = CONNECTING; this.#response = undefined; },
-        classify: (kind, status, retry, body) => classify(init.retry.classify, { kind, status, body, headers: this.#headersOf(status) }, retry),
-      };
+      const hooks = { __proto__: EventSource.#proto, es: this, init };
       const share = init.share;
       if (share !== undefined && typeof share !== 'string' && typeof share !== 'boolean') throw bad('share', 'a string or a boolean');
       const locks = globalThis.navigator?.locks;
@@ -216,7 +225,7 @@ export function defineEventSource(open) {
         this.#join(locks, `sse-web ${String(options[0] ?? 'GET').toUpperCase()} ${this.#url} ${share === true ? '' : share}`);
       }
       // Every listener below goes when the source closes.
-      const listen = (target, type, f) => target.addEventListener(type, f, { signal: this.#listening.signal });
+      const listen = (target, type, f) => target.addEventListener(type, f, { signal: (this.#listening ??= new AbortController()).signal });
       const signal = init.signal;
       if (signal) {
         const onAbort = () => this.#engine?.signal(ABORTED, true);
@@ -230,8 +239,13 @@ export function defineEventSource(open) {
         if (doc.visibilityState === 'hidden') onVisibility();
       }
       if (typeof globalThis.addEventListener === 'function' && 'onLine' in (globalThis.navigator ?? {})) {
-        listen(globalThis, 'online', () => this.#engine?.signal(ONLINE, true));
-        listen(globalThis, 'offline', () => this.#engine?.signal(ONLINE, false));
+        if (!EventSource.#live) {
+          EventSource.#live = new Set();
+          const tell = (on) => () => { for (const es of EventSource.#live) es.#engine?.signal(ONLINE, on); };
+          globalThis.addEventListener('online', tell(true));
+          globalThis.addEventListener('offline', tell(false));
+        }
+        EventSource.#live.add(this);
       }
     }
 
@@ -332,13 +346,14 @@ export function defineEventSource(open) {
       // A shared source leaves the channel and lets go of the lock (or its place in line): the
       // next source of the key takes over.
       this.#channel?.close();
-      this.#listening.abort();
+      this.#listening?.abort();
+      EventSource.#live?.delete(this);
     }
 
     // The holder's hooks also go to the other sources of the key (a Headers, which does not
     // clone, as its entries; an error's cause only if it clones).
     #told(hooks) {
-      const told = { ...hooks };
+      const told = { __proto__: hooks };
       for (const name of TOLD) {
         told[name] = (...args) => {
           if (this.#holding) {
@@ -366,7 +381,7 @@ export function defineEventSource(open) {
     #join(locks, key) {
       const channel = (this.#channel = new BroadcastChannel(key));
       channel.onmessage = ({ data }) => this.#heard(data);
-      const { signal } = this.#listening;
+      const { signal } = (this.#listening ??= new AbortController());
       locks.request(key, { signal }, () => {
         if (!this.#engine) return undefined;
         this.#holding = true;

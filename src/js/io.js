@@ -64,7 +64,8 @@ function task(f) {
 export class Io {
   #cb;
   #init;
-  #fields = {};
+  // The fetch fields given, if any (none: no object held per source).
+  #fields;
   #controller;
   #reader;
   #body;
@@ -77,7 +78,7 @@ export class Io {
   constructor(cb, init) {
     this.#cb = cb;
     this.#init = init ?? {};
-    for (const k of FETCH_FIELDS) if (this.#init[k] != null) this.#fields[k] = this.#init[k];
+    for (const k of FETCH_FIELDS) if (this.#init[k] != null) (this.#fields ??= {})[k] = this.#init[k];
   }
 
   #report(what, conn, value) {
@@ -174,7 +175,7 @@ export class Io {
         // server answering it (an opaque response) means it was reachable, so it was CORS. It
         // is this attempt's: close() aborts it, and so does its answer (no body left open). It
         // redirects as the attempt did (a refused redirect is not CORS).
-        globalThis.fetch(url, { mode: 'no-cors', method: 'GET', credentials: 'omit', cache: 'no-store', redirect: this.#fields.redirect, signal: controller.signal }).then(
+        globalThis.fetch(url, { mode: 'no-cors', method: 'GET', credentials: 'omit', cache: 'no-store', redirect: this.#fields?.redirect, signal: controller.signal }).then(
           () => {
             controller.abort();
             this.#fail(CORS, conn, e);

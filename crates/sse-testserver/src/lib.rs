@@ -10,7 +10,8 @@
 //!
 //! Every endpoint answers CORS (preflights included), unless a script says `"cors": false`. A
 //! request that carries `token=T` is logged under `T`; `GET /log?token=T` reads the log back as
-//! JSON.
+//! JSON: each entry with the HTTP `version` (`HTTP/1.1`, `HTTP/2.0`) and the client's socket
+//! address (`peer`), so streams that shared a connection share a peer.
 //!
 //! | endpoint | what it does |
 //! |---|---|
@@ -25,6 +26,9 @@
 //! | `/clock?n=N&interval=ms` | `N` events `interval` ms apart, each one's data the server's clock in Unix ms when written (latency) |
 //! | `POST /chat?token=T&total=N&interval=ms` | an LLM-style answer to the JSON body's `prompt`, token by token (`id` n, data `{"n":n,"text":"..."}`), 401 without `Authorization`, resuming after `Last-Event-ID`; 204 once done |
 //! | `/cut?token=T` | drops the live `/chat` connection of `T` at once (the demo's button) |
+//! | `/lockstep?token=T&n=N` | events `1..=N` (id = data = k), each written only once the client acknowledged the one before with `/ack`: an event that is held anywhere (a compressor, a buffer) stalls the stream; `encoding=gzip\|br` compresses, flushed per event; waits at most 10 s for an ack, then ends; hangs after the last |
+//! | `/ack?token=T&n=K` | acknowledges event `K` of `T`'s `/lockstep` stream; answers how many ms after its write it came |
+//! | `/certificate` | the TLS listener as JSON: `url`, `spki` (the certificate's SubjectPublicKeyInfo, SHA-256, base64: what Chromium's `--ignore-certificate-errors-spki-list` takes) and `pem` |
 //! | `/log?token=T` | the request log of `T` |
 //!
 //! A script: `{"status":200, "headers":[["X","y"]], "steps":[{"write":"data: a\n\n"},
@@ -294,11 +298,23 @@ struct Token {
     drops_done: u32,
     /// `/cut` asked to drop the live `/chat` connection.
     cut: bool,
+    /// The last `/lockstep` event acknowledged, and when each event was written (Unix ms).
+    acks: Option<tokio::sync::watch::Sender<u64>>,
+    written: Vec<u64>,
+}
+
+impl Token {
+    fn acks(&mut self) -> &tokio::sync::watch::Sender<u64> {
+        self.acks
+            .get_or_insert_with(|| tokio::sync::watch::channel(0).0)
+    }
 }
 
 #[derive(Clone, Default)]
 struct AppState {
     tokens: Arc<Mutex<HashMap<String, Token>>>,
+    /// The TLS listener, for `/certificate`.
+    certificate: Arc<Certificate>,
     /// Generated corpora, so a benchmark measures the client, not the generator.
     corpora: Arc<Mutex<HashMap<(&'static str, usize), Bytes>>>,
 }
@@ -310,12 +326,20 @@ impl AppState {
     }
 }
 
+/// The TLS listener's certificate, as `/certificate` serves it.
+#[derive(Clone, Debug, Default, Serialize)]
+struct Certificate {
+    url: String,
+    spki: String,
+    pem: String,
+}
+
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
     cross_origin: SocketAddr,
     tls: SocketAddr,
-    certificate_pem: String,
+    certificate: Arc<Certificate>,
 }
 
 impl Server {
@@ -333,7 +357,12 @@ impl Server {
     }
     /// The TLS listener's self-signed certificate (made at start), for clients to trust.
     pub fn certificate_pem(&self) -> &str {
-        &self.certificate_pem
+        &self.certificate.pem
+    }
+    /// The SHA-256 of that certificate's SubjectPublicKeyInfo, base64: Chromium trusts it for a
+    /// test with `--ignore-certificate-errors-spki-list=` this.
+    pub fn certificate_spki(&self) -> &str {
+        &self.certificate.spki
     }
 }
 
@@ -380,13 +409,22 @@ pub async fn serve(
     tls: TcpListener,
     static_dir: Option<String>,
 ) -> std::io::Result<Server> {
-    let app = router(AppState::default(), static_dir);
-    let (acceptor, certificate_pem) = tls_acceptor()?;
+    let (acceptor, pem, spki) = tls_acceptor()?;
+    let certificate = Arc::new(Certificate {
+        url: format!("https://localhost:{}", tls.local_addr()?.port()),
+        spki,
+        pem,
+    });
+    let state = AppState {
+        certificate: certificate.clone(),
+        ..AppState::default()
+    };
+    let app = router(state, static_dir);
     let server = Server {
         addr: main.local_addr()?,
         cross_origin: cross.local_addr()?,
         tls: tls.local_addr()?,
-        certificate_pem,
+        certificate,
     };
     for listener in [main, cross] {
         let app = app.clone();
@@ -406,7 +444,8 @@ pub async fn serve(
     Ok(server)
 }
 
-fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
+/// The acceptor, the certificate's PEM, and its SPKI's SHA-256 in base64.
+fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String, String)> {
     use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
     fn other(e: impl std::fmt::Display) -> std::io::Error {
         std::io::Error::other(e.to_string())
@@ -414,6 +453,14 @@ fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
     let made =
         rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
             .map_err(other)?;
+    let spki = {
+        use rcgen::PublicKeyData;
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            &made.signing_key.subject_public_key_info(),
+        );
+        base64(digest.as_ref())
+    };
     let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -426,7 +473,27 @@ fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
     Ok((
         tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         made.cert.pem(),
+        spki,
     ))
+}
+
+/// Standard base64, padded.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = u32::from(c[0]) << 16
+            | u32::from(c.get(1).copied().unwrap_or(0)) << 8
+            | u32::from(c.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                char::from(ABC[(n >> (18 - 6 * i) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
@@ -465,6 +532,9 @@ fn router(state: AppState, static_dir: Option<String>) -> Router {
         .route("/clock", any(clock))
         .route("/chat", any(chat))
         .route("/cut", any(cut))
+        .route("/lockstep", any(lockstep))
+        .route("/ack", any(ack))
+        .route("/certificate", get(certificate))
         .route("/log", get(read_log));
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -1003,6 +1073,63 @@ async fn cut(State(state): State<AppState>, Query(q): Params) -> Response<Body> 
     let token = q.get("token").cloned().unwrap_or_default();
     state.with(&token, |t| t.cut = true);
     plain(StatusCode::OK, "cut")
+}
+
+/// Events `1..=n`, each written once the one before was acknowledged (`/ack`).
+async fn lockstep(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
+    let n: u64 = num(&q, "n", 10);
+    let token = q.get("token").cloned().unwrap_or_default();
+    let mut acked = state.with(&token, |t| {
+        t.written.clear();
+        t.acks().send_replace(0);
+        t.acks().subscribe()
+    });
+    let (res, mut tx) = streaming(200, &[], Encoding::from_query(&q));
+    tokio::spawn(async move {
+        let mut out = Vec::new();
+        for k in 1..=n {
+            if k > 1 {
+                let ack = acked.wait_for(|&a| a >= k - 1);
+                if !matches!(
+                    tokio::time::timeout(Duration::from_secs(10), ack).await,
+                    Ok(Ok(_))
+                ) {
+                    return tx.end(End::Close).await;
+                }
+            }
+            let id = k.to_string();
+            let _ = write_event(&mut out, None, Some(&id), &id);
+            state.with(&token, |t| t.written.push(unix_ms()));
+            if !tx.send(Bytes::from(std::mem::take(&mut out))).await {
+                return;
+            }
+        }
+        tx.end(End::Hang).await;
+    });
+    res
+}
+
+/// Acknowledges a `/lockstep` event; answers the ms since it was written (empty if it was not).
+async fn ack(State(state): State<AppState>, Query(q): Params) -> Response<Body> {
+    let token = q.get("token").cloned().unwrap_or_default();
+    let k: u64 = num(&q, "n", 0);
+    let since = state.with(&token, |t| {
+        t.acks().send_modify(|a| *a = (*a).max(k));
+        let at = t.written.get((k as usize).wrapping_sub(1)).copied();
+        at.map(|at| unix_ms().saturating_sub(at).to_string())
+    });
+    plain(StatusCode::OK, &since.unwrap_or_default())
+}
+
+async fn certificate(State(state): State<AppState>) -> Response<Body> {
+    let mut res = Response::new(Body::from(
+        serde_json::to_string(&*state.certificate).unwrap_or_default(),
+    ));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 async fn read_log(State(state): State<AppState>, Query(q): Params) -> Response<Body> {

@@ -550,3 +550,58 @@ async fn chat_needs_auth_resumes_and_is_cut_on_demand() {
     let rest = String::from_utf8_lossy(&rest);
     assert!(!rest.contains("id: 50\n"), "cut before the end: {rest}");
 }
+
+#[tokio::test]
+async fn lockstep_writes_each_event_once_the_one_before_is_acknowledged() {
+    let s = server().await;
+    let decoding = Client::builder().gzip(true).build().unwrap();
+    let res = decoding
+        .get(format!("{}/lockstep?token=ls&n=3&encoding=gzip", s.url()))
+        .send()
+        .await
+        .unwrap();
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    for k in 1..=3 {
+        let want = format!("id: {k}\ndata: {k}\n\n");
+        while !text.ends_with(&want) {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+                .await
+                .expect("an event in time")
+                .unwrap()
+                .unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        // Nothing more until the ack.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), body.next())
+                .await
+                .is_err(),
+            "event {} written before event {k} was acknowledged",
+            k + 1
+        );
+        let ack = get(format!("{}/ack?token=ls&n={k}", s.url())).await;
+        let since: u64 = ack.text().await.unwrap().parse().unwrap();
+        assert!(since >= 100, "ms since event {k} was written: {since}");
+    }
+    assert_eq!(
+        text,
+        "id: 1\ndata: 1\n\nid: 2\ndata: 2\n\nid: 3\ndata: 3\n\n"
+    );
+}
+
+#[tokio::test]
+async fn certificate_names_the_tls_listener_and_its_spki_hash() {
+    let s = server().await;
+    let c: serde_json::Value = get(format!("{}/certificate", s.url()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["url"], s.tls_url());
+    assert_eq!(c["pem"], s.certificate_pem());
+    assert_eq!(c["spki"], s.certificate_spki());
+    // SHA-256 in base64: 44 characters, one `=`.
+    assert_eq!(s.certificate_spki().len(), 44);
+    assert!(s.certificate_spki().ends_with('='));
+}

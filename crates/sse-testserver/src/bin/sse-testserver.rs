@@ -65,6 +65,11 @@ async fn main() {
                 server.cross_origin_url(),
                 server.tls_url()
             );
+            // What Chromium needs to trust the TLS listener for a test (also at /certificate).
+            println!(
+                "sse-testserver TLS certificate SPKI sha256: {} (--ignore-certificate-errors-spki-list)",
+                server.certificate_spki()
+            );
             let _ = tokio::signal::ctrl_c().await;
         }
         Err(e) => {
