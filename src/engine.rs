@@ -85,6 +85,8 @@ pub(crate) enum Input {
     Abort,
     Hidden(bool),
     Online(bool),
+    /// The page went into the back/forward cache, or came back.
+    Frozen(bool),
 }
 
 /// Where a source's news goes: the JS shell's hooks, or the Rust stream.
@@ -215,6 +217,7 @@ fn apply<S: Sink>(s: &Rc<Shared<S>>, input: Input) {
             Input::Abort => m.abort(),
             Input::Hidden(on) => m.set_hidden(on, now),
             Input::Online(on) => m.set_online(on, now),
+            Input::Frozen(on) => m.set_frozen(on, now),
         }
     };
     act(s, action, &JsValue::UNDEFINED);

@@ -251,12 +251,14 @@ impl Source {
     }
 
     /// News from the platform: `ABORTED` (0: the abort signal fired, closes with an `aborted`
-    /// error), `HIDDEN` (1: the page was hidden, or shown) or `ONLINE` (2: the platform went
-    /// online, or offline).
+    /// error), `HIDDEN` (1: the page was hidden, or shown), `ONLINE` (2: the platform went
+    /// online, or offline) or `FROZEN` (3: the page went into the back/forward cache, or came
+    /// back).
     pub fn signal(&self, what: u8, on: bool) {
         self.engine.input(match what {
             ABORTED => Input::Abort,
             HIDDEN => Input::Hidden(on),
+            FROZEN => Input::Frozen(on),
             _ => Input::Online(on),
         });
     }
@@ -269,3 +271,5 @@ pub const HIDDEN: u8 = 1;
 /// [`Source::signal`]: the platform went online (`on`) or offline.
 #[allow(dead_code)]
 pub const ONLINE: u8 = 2;
+/// [`Source::signal`]: the page went into the back/forward cache (`on`), or came back.
+pub const FROZEN: u8 = 3;

@@ -18,6 +18,7 @@ const COMMENT = 6;
 const ABORTED = 0;
 const HIDDEN = 1;
 const ONLINE = 2;
+const FROZEN = 3;
 // The hooks a shared source's holder tells the others, which apply them as their own.
 const TOLD = ['started', 'response', 'open', 'frames', 'error', 'connecting'];
 // The event IDs a shared source remembers, to tell how far behind a new holder resumes.
@@ -244,6 +245,12 @@ export function defineEventSource(open) {
           const tell = (on) => () => { for (const es of EventSource.#live) es.#engine?.signal(ONLINE, on); };
           globalThis.addEventListener('online', tell(true));
           globalThis.addEventListener('offline', tell(false));
+          // A page put in the back/forward cache holds no connection the server keeps busy; it
+          // reconnects from its last ID when it comes back (the engine's decision, for every
+          // source, whatever its options).
+          const frozen = (on) => (e) => { if (e.persisted) for (const es of EventSource.#live) es.#engine?.signal(FROZEN, on); };
+          globalThis.addEventListener('pagehide', frozen(true));
+          globalThis.addEventListener('pageshow', frozen(false));
         }
         EventSource.#live.add(this);
       }

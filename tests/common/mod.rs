@@ -155,6 +155,10 @@ pub async fn pause_when_hidden() {
 pub async fn online_reconnects_at_once() {
     scenario("online_reconnects_at_once").await;
 }
+#[allow(dead_code)] // page only
+pub async fn back_forward_cache_lets_go_and_resumes() {
+    scenario("back_forward_cache_lets_go_and_resumes").await;
+}
 /// The scenario server: `SSE_TESTSERVER` at build time, else the port `npm test` uses.
 pub const SERVER: &str = match option_env!("SSE_TESTSERVER") {
     Some(url) => url,

@@ -467,6 +467,37 @@ export const pageScenarios = {
   },
 };
 
+
+// Added to pageScenarios below: the back/forward cache (simulated with the events: headless
+// Chromium does not put a test page in it).
+pageScenarios.back_forward_cache_lets_go_and_resumes = async (EventSource, server) => {
+  const t = token('bfcache');
+  const es = new EventSource(`${server}/counter?token=${t}&total=1000&interval=20`);
+  const seen = record(es);
+  await until(() => seen.events.length >= 3, 'events before pagehide');
+  globalThis.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+  eq(es.readyState, 0, 'CONNECTING while in the cache');
+  const at = seen.events.length;
+  // The server sees the connection end (a page nobody sees holds none).
+  await until(async () => (await log(server, t))[0]?.ended, 'the server to see the connection end', 2000);
+  await new Promise((r) => setTimeout(r, 150));
+  eq(seen.events.length, at, 'no event while in the cache');
+  eq(seen.errors.length, 0, 'no error');
+  globalThis.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+  await until(() => seen.events.length >= at + 3, 'events again');
+  es.close();
+  const requests = await log(server, t);
+  eq(requests.length, 2, 'one connection after pageshow');
+  eq(requests[1].last_event_id, seen.events[at - 1].id, 'resumed from the last event');
+  eq(seen.events.map((e) => Number(e.data)), seen.events.map((_, i) => i + 1), 'nothing lost or repeated');
+  // A pagehide that does not enter the cache (persisted false) changes nothing.
+  const es2 = new EventSource(`${server}/counter?token=${t}-2&total=3`);
+  const seen2 = record(es2);
+  globalThis.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
+  await until(() => seen2.events.length === 3, 'the events');
+  es2.close();
+};
+
 /** Runs one scenario by name with the given class. */
 export function run(name, EventSource, server) {
   return (scenarios[name] ?? pageScenarios[name])(EventSource, server);

@@ -29,7 +29,7 @@ test('io.js feeds the engine in pieces of sse-web-core\'s FEED_PER_TURN', () => 
 });
 
 test('the frame and signal codes of src/js_bridge.rs are the shell\'s', () => {
-  const names = ['TYPED', 'NEW_ID', 'RETRY', 'ID', 'COMMENT', 'ABORTED', 'HIDDEN', 'ONLINE'];
+  const names = ['TYPED', 'NEW_ID', 'RETRY', 'ID', 'COMMENT', 'ABORTED', 'HIDDEN', 'ONLINE', 'FROZEN'];
   const js = pick(constants(read('src/js/event_source.js')), names);
   assert.ok(Object.values(js).every(Number.isInteger), 'every code defined in the shell');
   assert.deepEqual(js, pick(constants(read('src/js_bridge.rs')), names));

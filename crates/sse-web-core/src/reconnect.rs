@@ -427,6 +427,8 @@ pub struct Machine<C = Builtin> {
     deadline: Option<u64>,
     hidden: bool,
     offline: bool,
+    /// The page is in the back/forward cache ([`Machine::set_frozen`]).
+    frozen: bool,
     rng: u64,
     classifier: C,
     /// The HTTP error being drained (its body is read into `error_body`).
@@ -473,6 +475,7 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
             deadline: None,
             hidden: false,
             offline: false,
+            frozen: false,
             // xorshift must not start at zero.
             rng: seed | 1,
             classifier,
@@ -565,7 +568,7 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
         if self.state != State::Idle {
             return Action::None;
         }
-        if self.hidden && self.options.pause_when_hidden {
+        if self.held_back() {
             self.state = State::Paused;
             return Action::Pause;
         }
@@ -847,19 +850,38 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
             (true, State::Connecting | State::Draining | State::Open | State::Waiting) => {
                 self.pause()
             }
-            (false, State::Paused) if !self.offline => self.connect(now_ms),
+            (false, State::Paused) if !self.offline && !self.frozen => self.connect(now_ms),
             _ => Action::None,
         }
+    }
+
+    /// The page went into the back/forward cache (`pagehide` with `persisted`), or came back
+    /// (`pageshow`): frozen, the connection is dropped and nothing is waited for (a page nobody
+    /// sees holds no connection the server keeps busy); back, it reconnects at once with the last
+    /// event ID. Whatever the options: a frozen page runs no code to read a stream.
+    pub fn set_frozen(&mut self, frozen: bool, now_ms: u64) -> Action {
+        self.frozen = frozen;
+        match (frozen, self.state) {
+            (true, State::Connecting | State::Draining | State::Open | State::Waiting) => {
+                self.pause()
+            }
+            (false, State::Paused) if !self.offline && !self.held_back() => self.connect(now_ms),
+            _ => Action::None,
+        }
+    }
+
+    /// Paused by the page: hidden (with `pause_when_hidden`) or frozen.
+    fn held_back(&self) -> bool {
+        self.frozen || (self.hidden && self.options.pause_when_hidden)
     }
 
     /// The platform went offline or online. Offline, a pending wait pauses (no attempt is burnt);
     /// online, a wait or pause ends at once (with `reconnect_on_online`).
     pub fn set_online(&mut self, online: bool, now_ms: u64) -> Action {
         self.offline = !online;
-        let paused_by_hidden = self.hidden && self.options.pause_when_hidden;
         match (online, self.state) {
             (false, State::Waiting) => self.pause(),
-            (true, State::Paused) if !paused_by_hidden => self.connect(now_ms),
+            (true, State::Paused) if !self.held_back() => self.connect(now_ms),
             (true, State::Waiting) if self.options.reconnect_on_online => self.connect(now_ms),
             _ => Action::None,
         }

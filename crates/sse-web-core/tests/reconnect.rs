@@ -649,6 +649,35 @@ fn full_jitter_spreads_a_storm_evenly_above_the_floor() {
 }
 
 #[test]
+fn a_frozen_page_holds_no_connection_and_resumes_when_shown() {
+    let mut m = machine(opts());
+    let c = open(&mut m);
+    m.on_chunk(c, b"id: 7\ndata: a\n\n", 0, |_| {});
+    // pagehide (persisted): dropped, whatever the options; no error, no timer.
+    assert_eq!(m.set_frozen(true, 10), Action::Pause);
+    assert!(!m.is_current(c));
+    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.ready_state(), ReadyState::Connecting);
+    // Coming online while frozen does not reconnect.
+    assert_eq!(m.set_online(false, 11), Action::None);
+    assert_eq!(m.set_online(true, 12), Action::None);
+    // pageshow: at once, with the last ID.
+    let Action::Connect(c) = m.set_frozen(false, 20) else {
+        panic!("reconnects when shown")
+    };
+    assert!(m
+        .request(c, &[], 20)
+        .unwrap()
+        .headers
+        .contains(&("Last-Event-ID", "7")));
+    // A source made while frozen waits.
+    let mut m = machine(opts());
+    m.set_frozen(true, 0);
+    assert_eq!(m.start(0), Action::Pause);
+    assert!(matches!(m.set_frozen(false, 5), Action::Connect(_)));
+}
+
+#[test]
 fn backoff_grows_caps_and_resets_after_a_healthy_period() {
     let mut o = opts();
     o.retry.reconnection_time_ms = 100;
