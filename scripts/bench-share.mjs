@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { launch } from '../tests/js/browser.mjs';
 import { log as requestLog } from '../tests/js/scenarios.js';
 
-const PORT = Number(process.env.SHARE_PORT ?? 8794);
+const PORT = Number(process.env.SHARE_PORT ?? 8797);
 const base = `http://127.0.0.1:${PORT}`;
 // The streams go to the second listener (another origin, so its 6 HTTP/1.1 connections are not the
 // pages' own).

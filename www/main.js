@@ -98,6 +98,18 @@ $('cut').addEventListener('click', async () => {
   await fetch(`/cut?token=${token}`);
   log('asked the server to cut the stream');
 });
+// One connection for every tab (`share`): a ticking stream that every tab of this demo shares. The
+// server's request log says how many connections it holds for it: open another tab, still one.
+const live = new EventSource('/counter?token=demo-live&total=100000000&interval=1000', { share: 'demo live' });
+let held = 0;
+live.onmessage = (e) => { $('live-tick').textContent = e.data; };
+setInterval(async () => {
+  const log = await (await fetch('/log?token=demo-live')).json();
+  held = log.filter((r) => r.ended == null).length;
+  $('live-held').textContent = `${held} connection${held === 1 ? '' : 's'}`;
+  $('live-role').textContent = live.shared ? '' : ' (not here: this browser has no Web Locks)';
+}, 1000);
+
 // What the end-to-end test reads.
-globalThis.demo = { token, get stats() { return { tokens, lost, repeated, auth, state: es?.readyState, lastEventId: es?.lastEventId }; } };
+globalThis.demo = { token, get stats() { return { tokens, lost, repeated, auth, state: es?.readyState, lastEventId: es?.lastEventId, tick: live.lastEventId, held }; } };
 start($('prompt').value);

@@ -29,7 +29,9 @@ async function until(cond, what, ms = 20000) {
 
 test('the demo streams, is cut, resumes without loss, and looks like something', async () => {
   await until(() => fetch(`${origin}/log?token=ready`).then((r) => r.ok, () => false), 'the server');
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  // A context of its own, for the second tab that shares the ticking stream.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${origin}/`);
@@ -79,5 +81,14 @@ test('the demo streams, is cut, resumes without loss, and looks like something',
     return { inked: inked / (px.length / 4), distinct: colors.size };
   }, png);
   assert.ok(inked > 0.01 && distinct > 50, `screenshot looks blank: ${inked} inked, ${distinct} colors`);
-  await page.close();
+  // Another tab of the demo shares the ticking stream: the server still holds one connection.
+  const other = await context.newPage();
+  await other.goto(`${origin}/`);
+  const tick = (p) => p.evaluate(() => Number(globalThis.demo?.stats.tick || 0));
+  const from = await tick(page);
+  await until(async () => (await tick(other)) > from + 1 && (await tick(page)) > from + 1, 'both tabs to tick on');
+  const live = (await requestLog(origin, 'demo-live')).filter((r) => r.ended == null);
+  assert.equal(live.length, 1, 'one connection for two tabs');
+  await until(async () => (await page.evaluate(() => document.getElementById('live-held').textContent)) === '1 connection', 'the page to show it');
+  await context.close();
 });
