@@ -261,10 +261,16 @@ fn an_end_inside_an_event_is_a_cut_that_close_on_end_still_resumes() {
     let mut m = machine(opts());
     let c = open(&mut m);
     m.on_chunk(c, b"data: ha", 0, |_| {});
-    assert_eq!(wait_of(m.on_error(c, Failure::ended(), 0)).kind, ErrorKind::Network);
+    assert_eq!(
+        wait_of(m.on_error(c, Failure::ended(), 0)).kind,
+        ErrorKind::Network
+    );
     let c = fire(&mut m);
     assert_eq!(m.on_response(c, &OK, 3000), Action::Open);
-    assert_eq!(wait_of(m.on_error(c, Failure::ended(), 3000)).kind, ErrorKind::Ended);
+    assert_eq!(
+        wait_of(m.on_error(c, Failure::ended(), 3000)).kind,
+        ErrorKind::Ended
+    );
 }
 
 #[test]
