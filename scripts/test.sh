@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
-# Not exported: wasm-bindgen-test-runner takes GECKODRIVER over every other driver it is given.
+# Not exported: wasm-bindgen-test-runner takes GECKODRIVER (then SAFARIDRIVER) over every other
+# driver it is given, so each goes only to its own engine's suite.
 GECKODRIVER=${GECKODRIVER:-$(command -v geckodriver)}
+export -n GECKODRIVER SAFARIDRIVER
 WEBKIT_WEBDRIVER=${WEBKIT_WEBDRIVER:-$(command -v WebKitWebDriver)}
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON=${WASM_BINDGEN_TEST_WEBDRIVER_JSON:-$ROOT/scripts/webdriver.json}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-240}
