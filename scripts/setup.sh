@@ -14,6 +14,7 @@ WB_VERSION=$(sed -n 's/^wasm-bindgen = { *version = "=\([0-9.]*\)".*/\1/p; s/^wa
 WASM_PACK_VERSION=0.15.1
 # Builds with the stable rustc here (the fuzz build itself needs RUSTC_BOOTSTRAP=1: scripts/fuzz.sh).
 CARGO_FUZZ_VERSION=0.13.2
+GECKODRIVER_VERSION=0.37.1
 
 command -v cargo >/dev/null || die "cargo is missing: this machine kind ships Rust by rustup"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -50,12 +51,27 @@ if [ "$(cargo-fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VE
 fi
 command -v c++ >/dev/null || die "no C++ compiler (c++): the fuzz build compiles libFuzzer (apt-get install g++)"
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  step "apt-get install chromium chromium-driver"
+# The three browser engines `npm test` runs in: Chromium, Firefox ESR, and WebKitGTK through its
+# WebDriver (its MiniBrowser has no headless mode: it runs under Xvfb). About 50 s for the last two.
+APT=()
+command -v chromium >/dev/null || APT+=(chromium)
+command -v chromedriver >/dev/null || APT+=(chromium-driver)
+command -v firefox-esr >/dev/null || APT+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || APT+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || APT+=(xvfb)
+if [ "${#APT[@]}" -gt 0 ]; then
+  step "apt-get install ${APT[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver \
-    || die "apt-get install chromium chromium-driver failed"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}" \
+    || die "apt-get install ${APT[*]} failed"
+fi
+
+# Firefox's WebDriver is not in Debian 12.
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  step "cargo install geckodriver $GECKODRIVER_VERSION (about 2 min)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --force \
+    || die "cargo install geckodriver failed"
 fi
 
 # npm packages (binaryen's wasm-opt, webpack, playwright-core, the JS peers). Re-run only when
@@ -75,4 +91,4 @@ case "$WASM_OPT" in
   "$PWD/node_modules/.bin/wasm-opt") ;;
   *) die "wasm-opt from npm binaryen is not first on PATH (found: ${WASM_OPT:-none})" ;;
 esac
-step "ready (wasm-bindgen $WB_VERSION, wasm-pack $WASM_PACK_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, $(chromium --version 2>/dev/null | grep -o 'Chromium [0-9.]*'))"
+step "ready (wasm-bindgen $WB_VERSION, wasm-pack $WASM_PACK_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, $(chromium --version 2>/dev/null | grep -o 'Chromium [0-9.]*'), $(firefox-esr --version 2>/dev/null | grep -o 'Firefox [0-9.a-z]*'), WebKitGTK $(dpkg-query -W -f '${Version}' webkit2gtk-driver 2>/dev/null | cut -d- -f1))"

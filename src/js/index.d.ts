@@ -24,7 +24,8 @@ export interface RetryInit {
     | ((failure: SseFailure, retryByDefault: boolean) => boolean | number);
   /**
    * The clean end of the response closes the source for good (an `error` of kind `'ended'`,
-   * `willRetry` false, readyState CLOSED), while a broken connection still resumes with
+   * `willRetry` false, readyState CLOSED), while a broken connection (or a response that ends
+   * inside an event) still resumes with
    * Last-Event-ID: for a stream that is one answer (an LLM's over POST), which the spec would
    * ask for again. Default false.
    */

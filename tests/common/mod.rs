@@ -41,6 +41,8 @@ extern "C" {
         env: &str,
         probe: &JsValue,
     ) -> Result<Promise, JsValue>;
+    /// The browser engine of this realm (`chromium`, `firefox`, `webkit`), none outside one.
+    pub fn engine() -> Option<String>;
 }
 
 /// The JS `EventSource` class over this build's engine, as the npm package assembles it.
@@ -217,7 +219,7 @@ pub async fn streams_the_body_chunk_by_chunk() {
     assert_eq!(data, ["first", "caf\u{FFFD}é"]);
 }
 
-/// Method, headers (a non-ASCII Last-Event-ID as UTF-8) and body reach the server.
+/// Method, headers (a non-ASCII Last-Event-ID as UTF-8, but in WebKit) and body reach the server.
 pub async fn sends_method_headers_and_body() {
     let t = token("echo");
     let mut init = Init::new("POST");
@@ -241,7 +243,13 @@ pub async fn sends_method_headers_and_body() {
     };
     assert_eq!(get("method").as_deref(), Some("POST"));
     assert_eq!(get("body").as_deref(), Some("{\"q\":1}"));
-    assert_eq!(get("last-event-id").as_deref(), Some("é-1"));
+    // WebKit sends each byte of a byte-string value as UTF-8 of its own, and fetch there takes
+    // no other form (a code unit over 0xFF throws): what reaches the server is this.
+    let sent = match engine().as_deref() {
+        Some("webkit") => "Ã©-1",
+        _ => "é-1",
+    };
+    assert_eq!(get("last-event-id").as_deref(), Some(sent));
     assert!(get("headers").is_some_and(|h| h.contains("[\"x-test\",\"yes\"]")));
 }
 

@@ -28,11 +28,14 @@ const RUNNER: &str = "web-rust";
 /// Runs every scenario of the table in realm `env`; panics with what diverged.
 pub async fn run(env: &str) {
     let table = check::table(super::TABLE);
+    let engine = super::engine();
+    let mut envs = vec![env];
+    envs.extend(engine.as_deref());
     let (mut ran, mut skipped, mut failed) = (0, Vec::new(), Vec::new());
     let mut measures = String::new();
     for sc in &table {
         let name = sc["name"].as_str().unwrap_or("?");
-        if let Some(reason) = check::skip_reason(sc, RUNNER, Some(env)) {
+        if let Some(reason) = check::skip_reason(sc, RUNNER, &envs) {
             skipped.push(format!("{name} ({reason})"));
             continue;
         }
@@ -46,7 +49,8 @@ pub async fn run(env: &str) {
         }
     }
     let line = format!(
-        "scenario table: {RUNNER} ({env}) ran {ran} of {}; skipped: {}",
+        "scenario table: {RUNNER} ({}) ran {ran} of {}; skipped: {}",
+        envs.join(", "),
         table.len(),
         if skipped.is_empty() {
             "none".to_string()
@@ -336,9 +340,11 @@ async fn run_one(sc: &Value, env: &str) -> (Vec<String>, Option<String>) {
     let trace = seen.trace.borrow().clone();
     let messages = seen.messages.borrow().clone();
     let bodies = seen.bodies.borrow().clone();
+    let engine = super::engine();
     let observed = check::Observed {
         runner: RUNNER,
         env: Some(env),
+        engine: engine.as_deref(),
         trace: &trace,
         messages: &messages,
         bodies: &bodies,

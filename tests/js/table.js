@@ -264,8 +264,9 @@ async function runOne(EventSource, server, sc, env, memory, out) {
   if (measuring) {
     const { stall, grew } = measuring.stop();
     out.measured = `stall ${Math.round(stall)} ms, memory ${grew === undefined ? 'not measured' : `+${mib(grew)} MiB (${memory.what})`}`;
-    if ('maxStallMs' in expect && stall > expect.maxStallMs) {
-      fail(`the event loop stalled ${Math.round(stall)} ms (the worst gap between 10 ms ticks), expected at most ${expect.maxStallMs} ms`);
+    const maxStall = perRunner(expect.maxStallMs, env);
+    if (maxStall !== undefined && stall > maxStall) {
+      fail(`the event loop stalled ${Math.round(stall)} ms (the worst gap between 10 ms ticks), expected at most ${maxStall} ms`);
     }
     if ('maxMemoryMiB' in expect && grew !== undefined && grew > expect.maxMemoryMiB * 1048576) {
       fail(`the memory grew ${mib(grew)} MiB (${memory.what}), expected under ${expect.maxMemoryMiB} MiB`);
@@ -316,8 +317,8 @@ async function runOne(EventSource, server, sc, env, memory, out) {
     }
     if ('requests' in expect) {
       let want = expect.requests;
-      // Counts per runner, where the clients differ (`web-js/ENV` first, then `web-js`).
-      if (want !== null && typeof want === 'object' && !Array.isArray(want)) want = want[`web-js/${env}`] ?? want['web-js'];
+      // Per runner, where the clients differ (`web-js/ENV`, `web-js/ENGINE`, `web-js`, `*`).
+      want = perRunner(want, env);
       if (want === undefined) fail('requests: no count for web-js');
       else checkRequests(log, want, fail);
     }
@@ -328,6 +329,23 @@ async function runOne(EventSource, server, sc, env, memory, out) {
     });
   }
   return failures;
+}
+
+/** The value for this runner of an expectation that differs by runner: a plain value, or an
+ * object looked up at `web-js/ENV`, `web-js/ENGINE`, `web-js`, then `*`. */
+function perRunner(v, env) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  return v[`web-js/${env}`] ?? v[`web-js/${engine()}`] ?? v['web-js'] ?? v['*'];
+}
+
+/** The browser engine of this realm (`chromium`, `firefox`, `webkit`; undefined outside a
+ * browser): runners name it, and a scenario may skip it (`web-js/webkit`). */
+export function engine() {
+  const ua = globalThis.navigator?.userAgent ?? '';
+  if (/Firefox\//.test(ua)) return 'firefox';
+  if (/Chrom(e|ium)\//.test(ua)) return 'chromium';
+  if (/AppleWebKit\//.test(ua)) return 'webkit';
+  return undefined;
 }
 
 /**
@@ -344,8 +362,9 @@ export async function runTable(EventSource, server, tableText, env, probe = {}) 
   const measures = [];
   const memory = await memoryProbe(probe);
   let ran = 0;
+  const browser = engine();
   for (const sc of table) {
-    const reason = sc.skip?.[`web-js/${env}`] ?? sc.skip?.['web-js'];
+    const reason = sc.skip?.[`web-js/${env}`] ?? sc.skip?.[`web-js/${browser}`] ?? sc.skip?.['web-js'];
     if (reason) {
       skipped.push(`${sc.name} (${reason})`);
       continue;
@@ -363,7 +382,7 @@ export async function runTable(EventSource, server, tableText, env, probe = {}) 
     if (failures.length) failed.push(`${sc.name}: ${failures.join('; ')}`);
   }
   const limits = unmeasured.length ? `; unmeasured: maxMemoryMiB in ${unmeasured.join(', ')} (${memory.why})` : '';
-  const line = `scenario table: web-js (${env}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}${limits}`;
+  const line = `scenario table: web-js (${env}${browser ? `, ${browser}` : ''}) ran ${ran} of ${table.length}; skipped: ${skipped.join(', ') || 'none'}${limits}`;
   try {
     await fetch(`${server}/inline?token=scenario-table&script=${encodeURIComponent('{"status":204}')}`, { method: 'POST', body: line + measures.join('') });
   } catch {

@@ -1,4 +1,4 @@
-// The demo (www/, built by webpack in npm test) end to end in headless Chromium, served with every
+// The demo (www/, built by webpack in npm test) end to end in each browser engine, served with every
 // endpoint by its own sse-testserver on one origin, as `npm start` does: the answer streams, the
 // cut button drops the connection, and it resumes with a fresh Authorization, Last-Event-ID and no
 // token lost or repeated. A screenshot is saved and checked not to be blank.
@@ -6,16 +6,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { launch } from '../js/browser.mjs';
+import { ENGINES, launch } from '../js/browser.mjs';
 import { log as requestLog } from '../js/scenarios.js';
 
 const port = Number(process.env.DEMO_PORT ?? 8792);
-const SHOT = 'target/demo.png';
 const origin = `http://127.0.0.1:${port}`;
 const server = spawn('target/debug/sse-testserver', ['--port', String(port), '--static', 'www'], { stdio: 'ignore' });
 after(() => server.kill());
-const browser = await launch();
-after(() => browser.close());
 
 async function until(cond, what, ms = 20000) {
   const end = Date.now() + ms;
@@ -27,11 +24,14 @@ async function until(cond, what, ms = 20000) {
   }
 }
 
-test('the demo streams, is cut, resumes without loss, and looks like something', async () => {
+for (const engine of ENGINES) test(`the demo streams, is cut, resumes without loss, and looks like something [${engine}]`, async (t) => {
+  const SHOT = engine === 'chromium' ? 'target/demo.png' : `target/demo-${engine}.png`;
   await until(() => fetch(`${origin}/log?token=ready`).then((r) => r.ok, () => false), 'the server');
-  // A context of its own, for the second tab that shares the ticking stream.
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
+  const browser = await launch(engine);
+  t.after(() => browser.close());
+  // Chromium: a context of its own, for the second tab that shares the ticking stream.
+  const context = engine === 'chromium' ? await browser.newContext({ viewport: { width: 1100, height: 900 } }) : browser;
+  const page = await context.newPage({ viewport: { width: 1100, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${origin}/`);
@@ -68,7 +68,7 @@ test('the demo streams, is cut, resumes without loss, and looks like something',
     const img = new Image();
     img.src = `data:image/png;base64,${b64}`;
     await img.decode();
-    const c = new OffscreenCanvas(img.width, img.height);
+    const c = Object.assign(document.createElement('canvas'), { width: img.width, height: img.height });
     const g = c.getContext('2d');
     g.drawImage(img, 0, 0);
     const px = g.getImageData(0, 0, img.width, img.height).data;
@@ -81,6 +81,7 @@ test('the demo streams, is cut, resumes without loss, and looks like something',
     return { inked: inked / (px.length / 4), distinct: colors.size };
   }, png);
   assert.ok(inked > 0.01 && distinct > 50, `screenshot looks blank: ${inked} inked, ${distinct} colors`);
+  if (engine !== 'chromium') return page.close();
   // Another tab of the demo shares the ticking stream: the server still holds one connection.
   const other = await context.newPage();
   await other.goto(`${origin}/`);

@@ -1,25 +1,27 @@
 // The Yew and Leptos example apps (examples/*-counter, built by scripts/build-examples.sh) in
-// headless Chromium against sse-testserver: the counter stream renders, the server cuts it twice,
+// each browser engine against sse-testserver: the counter stream renders, the server cuts it twice,
 // and it resumes with Last-Event-ID to the end with nothing lost or repeated; a changed input
 // (restart) reopens it from the start, and close() stops it at once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { launch, serve } from '../js/browser.mjs';
+import { ENGINES, launch, serve } from '../js/browser.mjs';
 import { log as requestLog } from '../js/scenarios.js';
 
 const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
-const browser = await launch();
-after(() => browser.close());
+// One browser per engine, launched when its first test runs.
+const browsers = {};
+after(() => Promise.all(Object.values(browsers).map((b) => b.then((x) => x.close()))));
 
-for (const app of ['yew-counter', 'leptos-counter']) {
-  test(`${app} renders the stream, resumes after server drops, reopens on a new input, closes`, async () => {
+for (const engine of ENGINES) for (const app of ['yew-counter', 'leptos-counter']) {
+  test(`${app} renders the stream, resumes after server drops, reopens on a new input, closes [${engine}]`, async () => {
+    const browser = await (browsers[engine] ??= launch(engine));
     const site = await serve(fileURLToPath(new URL(`../../examples/${app}/dist/`, import.meta.url)));
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e));
     try {
-      const token = `${app}-${Date.now()}`;
+      const token = `${app}-${engine}-${Date.now()}`;
       await page.goto(`${site.url}/index.html?server=${encodeURIComponent(server)}&token=${token}`);
       await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 1, null, { timeout: 30000 });
       await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'closed', null, { timeout: 30000 });

@@ -1,19 +1,20 @@
 // The npm package as users get it: `npm pack`ed, installed from the tarball into a fresh webpack 5
 // app and a fresh Vite app in a temporary folder, built with no bundler configuration, loaded in
-// headless Chromium against sse-testserver, receiving events.
+// each browser engine against sse-testserver, receiving events.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { launch, serve } from '../js/browser.mjs';
+import { ENGINES, launch, serve } from '../js/browser.mjs';
 
 const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
 const root = mkdtempSync(join(tmpdir(), 'sse-web-installs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const browser = await launch();
-after(() => browser.close());
+// One browser per engine, launched when its first test runs.
+const browsers = {};
+after(() => Promise.all(Object.values(browsers).map((b) => b.then((x) => x.close()))));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
 const tarball = join(root, run('npm', ['pack', resolve('pkg'), '--pack-destination', root, '--silent'], root).trim().split('\n').pop());
@@ -39,7 +40,8 @@ function app(name, files, deps) {
   return dir;
 }
 
-async function receives(dist) {
+async function receives(dist, engine) {
+  const browser = await (browsers[engine] ??= launch(engine));
   const site = await serve(dist);
   const page = await browser.newPage();
   const errors = [];
@@ -55,20 +57,31 @@ async function receives(dist) {
   }
 }
 
-test('a fresh webpack 5 app: npm install the tarball, build with no config, receive events', { timeout: 300000 }, async () => {
-  const dir = app('webpack-app', {
-    'src/index.js': APP,
-    'dist/index.html': '<!doctype html><meta charset="utf-8"><script src="main.js"></script>',
-  }, ['webpack@5', 'webpack-cli@6']);
-  run('npx', ['webpack', '--mode', 'production'], dir);
-  await receives(join(dir, 'dist'));
-});
+// Each app is installed and built once, and loaded in every engine.
+let webpackDist;
+let viteDist;
+for (const engine of ENGINES) {
+  test(`a fresh webpack 5 app: npm install the tarball, build with no config, receive events [${engine}]`, { timeout: 300000 }, async () => {
+    webpackDist ??= (() => {
+      const dir = app('webpack-app', {
+        'src/index.js': APP,
+        'dist/index.html': '<!doctype html><meta charset="utf-8"><script src="main.js"></script>',
+      }, ['webpack@5', 'webpack-cli@6']);
+      run('npx', ['webpack', '--mode', 'production'], dir);
+      return join(dir, 'dist');
+    })();
+    await receives(webpackDist, engine);
+  });
 
-test('a fresh Vite app: npm install the tarball, build with no config, receive events', { timeout: 300000 }, async () => {
-  const dir = app('vite-app', {
-    'main.js': APP,
-    'index.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/main.js"></script>',
-  }, ['vite']);
-  run('npx', ['vite', 'build'], dir);
-  await receives(join(dir, 'dist'));
-});
+  test(`a fresh Vite app: npm install the tarball, build with no config, receive events [${engine}]`, { timeout: 300000 }, async () => {
+    viteDist ??= (() => {
+      const dir = app('vite-app', {
+        'main.js': APP,
+        'index.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/main.js"></script>',
+      }, ['vite']);
+      run('npx', ['vite', 'build'], dir);
+      return join(dir, 'dist');
+    })();
+    await receives(viteDist, engine);
+  });
+}

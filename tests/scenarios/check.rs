@@ -25,11 +25,12 @@ pub fn table(text: &str) -> Vec<Value> {
     serde_json::from_str(text).expect("tests/scenarios/table.json is a JSON list")
 }
 
-/// The reason `sc` gives to skip runner `runner`: the one for `runner/env` first, when `env`
-/// is given, then the one for `runner`.
-pub fn skip_reason<'a>(sc: &'a Value, runner: &str, env: Option<&str>) -> Option<&'a str> {
+/// The reason `sc` gives to skip runner `runner`: the one for `runner/ENV` first, for each of
+/// `envs` in order (the realm, the browser engine), then the one for `runner`.
+pub fn skip_reason<'a>(sc: &'a Value, runner: &str, envs: &[&str]) -> Option<&'a str> {
     let skip = &sc["skip"];
-    env.and_then(|env| skip[format!("{runner}/{env}")].as_str())
+    envs.iter()
+        .find_map(|env| skip[format!("{runner}/{env}")].as_str())
         .or_else(|| skip[runner].as_str())
 }
 
@@ -189,10 +190,11 @@ impl<'a> Scenario<'a> {
             .any(|k| self.expect.get(k).is_some())
     }
 
-    /// `maxStallMs`: the longest the runner's runtime may stall while the scenario runs.
-    pub fn max_stall(&self) -> Option<Duration> {
-        self.expect["maxStallMs"]
-            .as_u64()
+    /// `maxStallMs`: the longest the runtime of `runner` (in `envs`: its realm, its browser
+    /// engine) may stall while the scenario runs; a number, or one per runner as `requests`.
+    pub fn max_stall(&self, runner: &str, envs: [Option<&str>; 2]) -> Option<Duration> {
+        per_runner(&self.expect["maxStallMs"], runner, envs)
+            .and_then(Value::as_u64)
             .map(Duration::from_millis)
     }
 
@@ -205,7 +207,7 @@ impl<'a> Scenario<'a> {
     /// Whether the runner measures while the scenario runs (`maxStallMs`, `maxMemoryMiB`):
     /// a 10 ms ticker on the runtime that polls the client, and the memory where it can.
     pub fn measures(&self) -> bool {
-        self.max_stall().is_some() || self.max_memory().is_some()
+        self.expect.get("maxStallMs").is_some() || self.max_memory().is_some()
     }
 
     /// With `ended`: how long to keep re-reading the log while its last response has not ended
@@ -503,6 +505,8 @@ pub struct Observed<'a> {
     /// `node`), for the `requests` that differ by runner.
     pub runner: &'a str,
     pub env: Option<&'a str>,
+    /// The browser engine (`chromium`, `firefox`, `webkit`), for what differs by engine.
+    pub engine: Option<&'a str>,
     pub trace: &'a [Value],
     /// Each error's message (its `Display`), in order.
     pub messages: &'a [String],
@@ -620,7 +624,7 @@ pub fn check(sc: &Scenario, seen: &Observed, matches: &dyn Fn(&str, &str) -> boo
             ));
         }
     }
-    if let Some(max) = sc.max_stall() {
+    if let Some(max) = sc.max_stall(seen.runner, [seen.env, seen.engine]) {
         match seen.stall {
             Some(worst) if worst > max => fail(format!(
                 "the runtime stalled {} ms (the worst gap between 10 ms ticks), expected at most {} ms",
@@ -642,7 +646,7 @@ pub fn check(sc: &Scenario, seen: &Observed, matches: &dyn Fn(&str, &str) -> boo
         }
     }
     if let Some(log) = seen.log {
-        let runner = (seen.runner, seen.env);
+        let runner = (seen.runner, [seen.env, seen.engine]);
         check_log(expect, log, seen.closed_at, runner, &mut fail);
     } else if sc.reads_log() {
         fail("the request log was not read".into());
@@ -650,12 +654,25 @@ pub fn check(sc: &Scenario, seen: &Observed, matches: &dyn Fn(&str, &str) -> boo
     failures
 }
 
+/// The value for `runner` of an expectation that differs by runner: a plain value, or an object
+/// looked up at `RUNNER/ENV` (each of `envs`: the realm, the browser engine), `RUNNER`, then `*`.
+fn per_runner<'a>(v: &'a Value, runner: &str, envs: [Option<&str>; 2]) -> Option<&'a Value> {
+    let Value::Object(per) = v else {
+        return (!v.is_null()).then_some(v);
+    };
+    envs.iter()
+        .flatten()
+        .find_map(|env| per.get(&format!("{runner}/{env}")))
+        .or_else(|| per.get(runner))
+        .or_else(|| per.get("*"))
+}
+
 /// `ended`, `requests` and `gaps` against the log.
 fn check_log(
     expect: &Value,
     log: &[Request],
     closed_at: Option<u64>,
-    (runner, env): (&str, Option<&str>),
+    (runner, envs): (&str, [Option<&str>; 2]),
     fail: &mut dyn FnMut(String),
 ) {
     if let Some(within) = expect["ended"].as_u64() {
@@ -673,15 +690,11 @@ fn check_log(
         }
     }
     match expect.get("requests") {
-        // Counts per runner, where the clients differ (`RUNNER/ENV` first, then `RUNNER`).
-        Some(Value::Object(per)) => {
-            let key = env.map(|env| format!("{runner}/{env}"));
-            let want = key.and_then(|k| per.get(&k)).or_else(|| per.get(runner));
-            match want {
-                Some(want) => check_requests(log, want, fail),
-                None => fail(format!("requests: no count for {runner}")),
-            }
-        }
+        // Per runner, where the clients differ (`RUNNER/ENV`, `RUNNER/ENGINE`, `RUNNER`, `*`).
+        Some(per @ Value::Object(_)) => match per_runner(per, runner, envs) {
+            Some(want) => check_requests(log, want, fail),
+            None => fail(format!("requests: no count for {runner}")),
+        },
         Some(want) => check_requests(log, want, fail),
         None => {}
     }

@@ -18,7 +18,7 @@
 //! | `POST /script?token=T` | stores scripts (a JSON array, one per connection; the last repeats) |
 //! | `/s?token=T` | plays the next stored script of `T` |
 //! | `/inline?script=JSON` | plays one script given in the URL |
-//! | `/counter?token=T&total=N` | events `1..=N` (id = data = n), resuming after `Last-Event-ID` (header or `lastEventId` query); `drops=K` cuts K connections at random byte offsets (`seed`) or at byte `at` of the events, `interval=ms` paces; 204 once done |
+//! | `/counter?token=T&total=N` | events `1..=N` (id = data = n), resuming after `Last-Event-ID` (header or `lastEventId` query); `drops=K` cuts K connections at random byte offsets (`seed`; with `mid=1` never exactly between two events) or at byte `at` of the events, `interval=ms` paces; 204 once done |
 //! | `/echo?token=T` | the method, headers and body back as events (`end=close` ends the stream) |
 //! | `/auth?token=T` | 401 without `Authorization`; else its value back as an event |
 //! | `/redirect?code=307&to=URL` | a redirect |
@@ -841,6 +841,8 @@ async fn counter(
     }
     let token = q.get("token").cloned().unwrap_or_default();
     let at: Option<usize> = q.get("at").and_then(|v| v.parse().ok());
+    // Inside an event only: a cut exactly between two events is, on WebKit, a clean end.
+    let mid = q.get("mid").is_some_and(|v| v == "1");
     // Whether this connection is cut, and after how many bytes (`at`, or random per seed).
     let cut = state.with(&token, |t| {
         (t.drops_done < drops).then(|| {
@@ -859,10 +861,14 @@ async fn counter(
         write_retry(&mut out, num(&q, "retry", 0));
         for n in last + 1..=total {
             let id = n.to_string();
+            let start = out.len();
             let _ = write_event(&mut out, None, Some(&id), &id);
             if let Some(cut) = cut {
                 if sent + out.len() >= cut {
-                    let keep = cut - sent;
+                    let mut keep = cut - sent;
+                    if mid && at.is_none() {
+                        keep = keep.clamp(start + 1, out.len() - 1);
+                    }
                     tx.send(Bytes::copy_from_slice(&out[..keep])).await;
                     tx.end(End::Reset).await;
                     return;

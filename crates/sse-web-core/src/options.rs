@@ -227,7 +227,8 @@ pub struct RetryPolicy {
     /// Which failures are retried.
     pub classify: Classify,
     /// A clean end of the response closes for good (kind `ended`, `willRetry` false), while a
-    /// connection that breaks still resumes with `Last-Event-ID`: for a stream that is one answer,
+    /// connection that breaks (or a response that ends inside an event) still resumes with
+    /// `Last-Event-ID`: for a stream that is one answer,
     /// such as an LLM's over POST, which would otherwise be asked again. Default false (the spec
     /// reconnects).
     pub close_on_end: bool,

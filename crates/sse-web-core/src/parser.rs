@@ -205,6 +205,13 @@ impl Parser {
         self.id_buffer.push_str(id);
     }
 
+    /// Whether the input so far stops inside an event: a line not ended, or fields read since the
+    /// last blank line (what [`Parser::finish`] would discard). A body that ends here was cut,
+    /// not ended: [`crate::reconnect::Machine::on_error`] reports it as a network error.
+    pub fn is_mid_event(&self) -> bool {
+        !self.line.is_empty() || self.has_data || !self.event_type.is_empty() || self.id_seen
+    }
+
     /// The stream ended (or the connection is gone): discards the incomplete event and its
     /// uncommitted id, and readies the parser for the next stream (a new BOM may lead it).
     pub fn finish(&mut self) {

@@ -74,7 +74,8 @@ pub enum ErrorKind {
     TooLarge,
     /// The user's abort signal fired.
     Aborted,
-    /// The server ended the stream.
+    /// The server ended the stream, between events (a body that ends inside an event, a line or
+    /// fields after the last blank line, was cut: [`ErrorKind::Network`]).
     Ended,
     /// The user's own code failed: a header or body function threw, computed headers were
     /// invalid, a `fetch` override threw or gave no readable body.
@@ -709,7 +710,8 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
     }
 
     /// Attempt `conn` failed, or its stream ended: the policy and the user's classifier decide
-    /// whether and when to reconnect.
+    /// whether and when to reconnect. An end ([`Failure::ended`]) that leaves an event incomplete
+    /// in the parser counts as a cut ([`ErrorKind::Network`]), so `close_on_end` still resumes.
     pub fn on_error(&mut self, conn: Conn, failure: Failure<'_>, now_ms: u64) -> Action {
         if !self.is_current(conn) {
             return Action::None;
@@ -718,6 +720,13 @@ impl<C: FnMut(&Failure<'_>, Decision) -> Decision> Machine<C> {
             // However the error's body ends, it is the HTTP error that failed the attempt.
             return self.drained(now_ms);
         }
+        // A body that ends inside an event was cut, whatever the platform says: WebKit reports a
+        // chunked response cut by a dropped connection as a clean end.
+        let failure = if failure.kind == ErrorKind::Ended && self.parser.is_mid_event() {
+            Failure::network()
+        } else {
+            failure
+        };
         let default = self.classify(&failure);
         let decision = (self.classifier)(&failure, default);
         self.parser.finish();

@@ -227,6 +227,61 @@ fn close_on_end_closes_on_a_clean_end_and_still_resumes_a_broken_connection() {
 }
 
 #[test]
+fn an_end_inside_an_event_is_a_cut_that_close_on_end_still_resumes() {
+    // WebKit reports a chunked response cut by a dropped connection as a clean end: whatever the
+    // driver reports, a body that stops inside an event (a line not ended, or fields read since
+    // the last blank line) was cut.
+    for tail in [
+        &b"id: 2\ndata: ha"[..],
+        b"id: 2\ndata: half\n",
+        b"id: 2\n",
+        b"event: x\n",
+        b"da",
+        b"\xef\xbb",
+    ] {
+        let mut o = opts();
+        o.retry.close_on_end = true;
+        let mut m = machine(o);
+        let c = open(&mut m);
+        let mut chunk = b"id: 1\ndata: a\n\n".to_vec();
+        chunk.extend_from_slice(tail);
+        m.on_chunk(c, &chunk, 0, |_| {});
+        let e = wait_of(m.on_error(c, Failure::ended(), 0));
+        assert_eq!(e.kind, ErrorKind::Network, "{tail:?}");
+        let c = fire(&mut m);
+        let r = m.request(c, &[], 3000).unwrap();
+        assert!(r.headers.contains(&("Last-Event-ID", "1")), "{tail:?}");
+    }
+    // Between events it is the clean end it says, whatever complete lines came after the last
+    // event (a comment, a retry, an unknown field, an empty body).
+    for tail in [&b""[..], b": bye\n", b"retry: 5\n", b"foo: 1\n", b"\r"] {
+        let mut o = opts();
+        o.retry.close_on_end = true;
+        let mut m = machine(o);
+        let c = open(&mut m);
+        let mut chunk = b"id: 1\ndata: a\n\n".to_vec();
+        chunk.extend_from_slice(tail);
+        m.on_chunk(c, &chunk, 0, |_| {});
+        let e = fail_of(m.on_error(c, Failure::ended(), 0));
+        assert_eq!(e.kind, ErrorKind::Ended, "{tail:?}");
+    }
+    // A cut is decided once: the next attempt's parser starts clean, so its end is clean.
+    let mut m = machine(opts());
+    let c = open(&mut m);
+    m.on_chunk(c, b"data: ha", 0, |_| {});
+    assert_eq!(
+        wait_of(m.on_error(c, Failure::ended(), 0)).kind,
+        ErrorKind::Network
+    );
+    let c = fire(&mut m);
+    assert_eq!(m.on_response(c, &OK, 3000), Action::Open);
+    assert_eq!(
+        wait_of(m.on_error(c, Failure::ended(), 3000)).kind,
+        ErrorKind::Ended
+    );
+}
+
+#[test]
 fn an_id_longer_than_what_is_sent_back_fails_the_reconnect_as_too_large() {
     for (len, sent) in [(4096, true), (4097, false)] {
         for query in [None, Some("last")] {

@@ -90,7 +90,7 @@ async fn scenario_table() {
     let mut measures = String::new();
     for (i, sc) in table.iter().enumerate() {
         let name = sc["name"].as_str().unwrap_or("(unnamed)");
-        if let Some(reason) = check::skip_reason(sc, RUNNER, None) {
+        if let Some(reason) = check::skip_reason(sc, RUNNER, &[]) {
             skipped.push(format!("{name} ({reason})"));
             continue;
         }
@@ -242,6 +242,7 @@ async fn run(s: &Server, sc: &Value, i: usize) -> (Vec<String>, Option<String>) 
     let seen = check::Observed {
         runner: RUNNER,
         env: None,
+        engine: None,
         trace: &trace,
         messages: &messages,
         bodies: &bodies,
