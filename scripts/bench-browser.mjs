@@ -5,10 +5,11 @@
 // total events/s, and what an idle open source costs in memory against the floor (an open fetch
 // with its reader and AbortController). Prints a table with ratios and writes
 // scripts/bench/chart.svg (shown in the README). BENCH_PART=many runs the many-streams part alone.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { minify } from 'terser';
+import { startServer } from './bench/server.mjs';
 import { launch } from '../tests/js/browser.mjs';
 import { log as requestLog } from '../tests/js/scenarios.js';
 
@@ -21,16 +22,7 @@ const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_0
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ONLY_MANY = process.env.BENCH_PART === 'many';
 
-execFileSync('cargo', ['build', '-q', '--release', '-p', 'sse-testserver'], { stdio: 'inherit' });
-const server = spawn('target/release/sse-testserver', ['--port', String(PORT), '--static', '.'], { stdio: 'ignore' });
-process.on('exit', () => server.kill());
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/log?token=ready`)).ok) break;
-  } catch {}
-  if (i > 100) throw new Error('sse-testserver did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
+await startServer(PORT);
 
 // The TLS listener's certificate, trusted for this browser only.
 const certificate = await (await fetch(`${base}/certificate`)).json();

@@ -3,7 +3,7 @@
 // 20 tabs with and without `share`, and how many tabs receive the stream; the hand-over time
 // (a holder's close() to the next holder's request at the server) over 20 hand-overs; and the
 // cost of a follower (JS heap after a GC, and the wasm memory, in a tab that holds one).
-import { spawn, execFileSync } from 'node:child_process';
+import { startServer } from './bench/server.mjs';
 import { launch } from '../tests/js/browser.mjs';
 import { log as requestLog } from '../tests/js/scenarios.js';
 
@@ -15,16 +15,7 @@ const sse = `http://127.0.0.1:${PORT + 1}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const token = (n) => `${n}-${Math.random().toString(36).slice(2)}`;
 
-execFileSync('cargo', ['build', '-q', '--release', '-p', 'sse-testserver'], { stdio: 'inherit' });
-const server = spawn('target/release/sse-testserver', ['--port', String(PORT), '--static', '.'], { stdio: 'ignore' });
-process.on('exit', () => server.kill());
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/log?token=ready`)).ok) break;
-  } catch {}
-  if (i > 100) throw new Error('sse-testserver did not start');
-  await sleep(100);
-}
+await startServer(PORT);
 const browser = await launch(['--js-flags=--expose-gc']);
 
 async function tab(context) {

@@ -223,7 +223,8 @@ export function defineEventSource(open) {
       this.#engine = open(shared ? this.#told(hooks) : hooks, this.#url, options, init, shared);
       if (shared) {
         this.#recent = [];
-        this.#join(locks, `sse-web ${String(options[0] ?? 'GET').toUpperCase()} ${this.#url} ${share === true ? '' : share}`);
+        // As JSON, so no method, URL or string can pass for another's.
+        this.#join(locks, `sse-web ${JSON.stringify([String(options[0] ?? 'GET').toUpperCase(), this.#url, share === true ? '' : share])}`);
       }
       // Every listener below goes when the source closes.
       const listen = (target, type, f) => target.addEventListener(type, f, { signal: (this.#listening ??= new AbortController()).signal });

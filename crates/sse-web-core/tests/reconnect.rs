@@ -226,6 +226,20 @@ fn close_on_end_closes_on_a_clean_end_and_still_resumes_a_broken_connection() {
     assert_eq!(m.poll_timeout(), None);
 }
 
+/// A `close_on_end` machine whose open stream held an event and then `tail`, and what the
+/// driver's report of a clean end of the body gives.
+fn ends_after(tail: &[u8]) -> (Machine, Action) {
+    let mut o = opts();
+    o.retry.close_on_end = true;
+    let mut m = machine(o);
+    let c = open(&mut m);
+    let mut chunk = b"id: 1\ndata: a\n\n".to_vec();
+    chunk.extend_from_slice(tail);
+    m.on_chunk(c, &chunk, 0, |_| {});
+    let ended = m.on_error(c, Failure::ended(), 0);
+    (m, ended)
+}
+
 #[test]
 fn an_end_inside_an_event_is_a_cut_that_close_on_end_still_resumes() {
     // WebKit reports a chunked response cut by a dropped connection as a clean end: whatever the
@@ -239,14 +253,8 @@ fn an_end_inside_an_event_is_a_cut_that_close_on_end_still_resumes() {
         b"da",
         b"\xef\xbb",
     ] {
-        let mut o = opts();
-        o.retry.close_on_end = true;
-        let mut m = machine(o);
-        let c = open(&mut m);
-        let mut chunk = b"id: 1\ndata: a\n\n".to_vec();
-        chunk.extend_from_slice(tail);
-        m.on_chunk(c, &chunk, 0, |_| {});
-        let e = wait_of(m.on_error(c, Failure::ended(), 0));
+        let (mut m, ended) = ends_after(tail);
+        let e = wait_of(ended);
         assert_eq!(e.kind, ErrorKind::Network, "{tail:?}");
         let c = fire(&mut m);
         let r = m.request(c, &[], 3000).unwrap();
@@ -255,14 +263,7 @@ fn an_end_inside_an_event_is_a_cut_that_close_on_end_still_resumes() {
     // Between events it is the clean end it says, whatever complete lines came after the last
     // event (a comment, a retry, an unknown field, an empty body).
     for tail in [&b""[..], b": bye\n", b"retry: 5\n", b"foo: 1\n", b"\r"] {
-        let mut o = opts();
-        o.retry.close_on_end = true;
-        let mut m = machine(o);
-        let c = open(&mut m);
-        let mut chunk = b"id: 1\ndata: a\n\n".to_vec();
-        chunk.extend_from_slice(tail);
-        m.on_chunk(c, &chunk, 0, |_| {});
-        let e = fail_of(m.on_error(c, Failure::ended(), 0));
+        let e = fail_of(ends_after(tail).1);
         assert_eq!(e.kind, ErrorKind::Ended, "{tail:?}");
     }
     // A cut is decided once: the next attempt's parser starts clean, so its end is clean.
