@@ -19,7 +19,7 @@ wasm-pack build --release --target web --out-dir pkg --out-name sse_web -- --no-
 }
 grep -q "Optimizing wasm binaries with .wasm-opt" /tmp/sse-wasm-pack.log \
   || { echo "build FAILED: wasm-pack did not run wasm-opt" >&2; exit 1; }
-cp src/js/index.js src/js/index.d.ts src/js/event_source.js pkg/
+cp src/js/index.js src/js/index.d.ts src/js/event_source.js src/js/share.js pkg/
 # The package's own README (wasm-pack copied the repository's, which is about developing it).
 cp src/js/README.md pkg/README.md
 cp LICENSE-MIT LICENSE-APACHE pkg/
@@ -37,7 +37,7 @@ const pkg = {
   types: './index.d.ts',
   exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
   sideEffects: false,
-  files: ['index.js', 'index.d.ts', 'event_source.js', 'sse_web.js', 'sse_web.d.ts', 'sse_web_bg.wasm', 'sse_web_bg.wasm.d.ts', 'snippets/', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
+  files: ['index.js', 'index.d.ts', 'event_source.js', 'share.js', 'sse_web.js', 'sse_web.d.ts', 'sse_web_bg.wasm', 'sse_web_bg.wasm.d.ts', 'snippets/', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
   keywords: ['eventsource', 'sse', 'server-sent-events', 'fetch', 'wasm'],
 };
 fs.writeFileSync('pkg/package.json', JSON.stringify(pkg, null, 2) + '\n');
@@ -49,3 +49,6 @@ wasm_gz=$(gzip -9 -c pkg/sse_web_bg.wasm | wc -c)
 js_gz=$(cat $files | terser --module --compress --mangle | gzip -9 -c | wc -c)
 js_raw_gz=$(cat $files | gzip -9 -c | wc -c)
 echo "size: wasm ${wasm_gz} B gzip + JS ${js_gz} B minified+gzip = $((wasm_gz + js_gz)) B (JS unminified ${js_raw_gz} B gzip)"
+# Loaded only by a source that uses `share`, on first use (src/js/share.js).
+share_gz=$(terser --module --compress --mangle < pkg/share.js | gzip -9 -c | wc -c)
+echo "size: share.js ${share_gz} B minified+gzip more, loaded on the first use of share"

@@ -19,8 +19,6 @@ const ABORTED = 0;
 const HIDDEN = 1;
 const ONLINE = 2;
 const FROZEN = 3;
-// The hooks a shared source's holder tells the others, which apply them as their own.
-const TOLD = ['started', 'response', 'open', 'frames', 'error', 'connecting'];
 // The event IDs a shared source remembers, to tell how far behind a new holder resumes.
 const RECENT = 64;
 
@@ -174,13 +172,12 @@ export function defineEventSource(open) {
     // An AbortController for this source's own listeners (an abort signal, visibility, a shared
     // source's lock), made for the first one.
     #listening;
-    // `share`: the channel to the other sources of the key; whether this one holds the
-    // connection; the IDs it received lately; the ID up to which a new holder's replay is dropped.
-    #channel;
-    #holding = false;
+    // `share` (src/js/share.js, loaded on first use): this source's membership of its key (its
+    // channel; once joined, whether it holds the connection); the IDs it received lately; the ID
+    // up to which a new holder's replay is dropped.
+    #share;
     #recent;
     #skipTo;
-    #hooks;
     // What an idle source holds is most of what it costs (issue #18): the engine's hooks are one
     // shared prototype over `{ es, init }` rather than closures per source, and every open
     // source hears `online`/`offline` from one pair of listeners per realm, not a pair of its own.
@@ -219,15 +216,43 @@ export function defineEventSource(open) {
       const locks = globalThis.navigator?.locks;
       // Without Web Locks or BroadcastChannel (Node, old browsers): a connection of its own.
       const shared = !!share && typeof locks?.request === 'function' && typeof BroadcastChannel === 'function';
-      this.#hooks = hooks;
-      this.#engine = open(shared ? this.#told(hooks) : hooks, this.#url, options, init, shared);
-      if (shared) {
-        this.#recent = [];
-        // As JSON, so no method, URL or string can pass for another's.
-        this.#join(locks, `sse-web ${JSON.stringify([String(options[0] ?? 'GET').toUpperCase(), this.#url, share === true ? '' : share])}`);
-      }
+      // A shared source's engine waits for the lock (share.js fills in `told`, and starts it).
+      const told = shared ? { __proto__: hooks } : hooks;
+      this.#engine = open(told, this.#url, options, init, shared);
       // Every listener below goes when the source closes.
       const listen = (target, type, f) => target.addEventListener(type, f, { signal: (this.#listening ??= new AbortController()).signal });
+      if (shared) {
+        this.#recent = [];
+        const { signal } = (this.#listening ??= new AbortController());
+        // As JSON, so no method, URL or string can pass for another's.
+        const key = `sse-web ${JSON.stringify([String(options[0] ?? 'GET').toUpperCase(), this.#url, share === true ? '' : share])}`;
+        // The side of this source that share.js sees.
+        const side = {
+          state: () => (this.#engine ? [this.#readyState, this.#lastEventId, this.#reconnectionTime, this.#response] : []),
+          start: (id) => this.#engine?.startFrom(id),
+          joined: (id, time) => {
+            this.#lastEventId = id;
+            this.#reconnectionTime = time;
+          },
+          resume: (id) => {
+            if (id !== this.#lastEventId && this.#recent.includes(id)) this.#skipTo = this.#lastEventId;
+          },
+          restart: () => this.restart(),
+        };
+        // The channel listens from now on: what the holder tells while share.js loads waits for it.
+        const channel = new BroadcastChannel(key);
+        const heard = [];
+        channel.onmessage = ({ data }) => heard.push(data);
+        this.#share = { channel };
+        import('./share.js').then(
+          ({ join }) => { if (this.#engine) join(this.#share, heard, side, told, hooks, locks, key, signal); },
+          // Where it cannot load: a connection of its own.
+          () => {
+            this.#recent = undefined;
+            this.#engine?.startFrom(this.#lastEventId);
+          },
+        );
+      }
       const signal = init.signal;
       if (signal) {
         const onAbort = () => this.#engine?.signal(ABORTED, true);
@@ -302,7 +327,9 @@ export function defineEventSource(open) {
      * but with no `error` event and no failed attempt counted: CONNECTING, then `open` again.
      * Nothing when closed. (The engine decides; the state comes back through its hooks.) */
     restart() {
-      if (this.#recent && !this.#holding) this.#channel.postMessage(['restart']);
+      // A follower asks the holder (one that has not joined yet has no connection to restart).
+      const m = this.#share;
+      if (this.#recent && !m.holding) m.post?.(['restart']);
       else this.#engine?.restart();
     }
 
@@ -353,82 +380,9 @@ export function defineEventSource(open) {
       }
       // A shared source leaves the channel and lets go of the lock (or its place in line): the
       // next source of the key takes over.
-      this.#channel?.close();
+      this.#share?.channel.close();
       this.#listening?.abort();
       EventSource.#live?.delete(this);
-    }
-
-    // The holder's hooks also go to the other sources of the key (a Headers, which does not
-    // clone, as its entries; an error's cause only if it clones).
-    #told(hooks) {
-      const told = { __proto__: hooks };
-      for (const name of TOLD) {
-        told[name] = (...args) => {
-          if (this.#holding) {
-            if (name === 'response') this.#tell(name, [args[0], args[1], [...(args[2] ?? [])]]);
-            else if (!this.#tell(name, args) && name === 'error') this.#tell(name, [...args.slice(0, 7), undefined, args[8]]);
-          }
-          return hooks[name](...args);
-        };
-      }
-      return told;
-    }
-
-    #tell(name, args) {
-      try {
-        this.#channel.postMessage([name, ...args]);
-        return true;
-      } catch {
-        return false;
-      }
-    }
-
-    // One holder per key, elected by a Web Lock: it runs the engine; the others hear it. The
-    // lock goes when the holder closes, or its page or Worker goes (closed, crashed,
-    // navigated): the next in line resumes after the last event IT received.
-    #join(locks, key) {
-      const channel = (this.#channel = new BroadcastChannel(key));
-      channel.onmessage = ({ data }) => this.#heard(data);
-      const { signal } = (this.#listening ??= new AbortController());
-      locks.request(key, { signal }, () => {
-        if (!this.#engine) return undefined;
-        this.#holding = true;
-        this.#tell('resume', [this.#lastEventId]);
-        this.#engine.startFrom(this.#lastEventId);
-        return new Promise((r) => signal.addEventListener('abort', r));
-      }).catch(() => {});
-      this.#me = Math.random();
-      channel.postMessage(['hello', this.#me]);
-    }
-
-    #me;
-
-    // News from the other sources of the key.
-    #heard([name, ...args]) {
-      if (name === 'hello' || name === 'restart') {
-        if (!this.#holding) return;
-        if (name === 'restart') return this.restart();
-        // A source that joins an open stream starts from here, as the holder is.
-        const r = this.#response;
-        return this.#tell('joined', [args[0], this.#readyState, this.#lastEventId, this.#reconnectionTime, r && [r.status, r.url, [...(r.headers ?? [])]]]);
-      }
-      if (this.#holding) return;
-      if (name === 'joined') {
-        const [me, state, id, time, response] = args;
-        if (me !== this.#me || this.#readyState !== CONNECTING) return;
-        this.#lastEventId = id;
-        this.#reconnectionTime = time;
-        if (state === OPEN && response) {
-          this.#heard(['response', ...response]);
-          this.#hooks.open(response[1]);
-        }
-      } else if (name === 'resume') {
-        // A new holder behind this source replays what this one has: dropped up to its last ID.
-        if (args[0] !== this.#lastEventId && this.#recent.includes(args[0])) this.#skipTo = this.#lastEventId;
-      } else if (TOLD.includes(name)) {
-        if (name === 'response') args[2] = new Headers(args[2]);
-        this.#hooks[name](...args);
-      }
     }
 
     #setHandler(type, f) {

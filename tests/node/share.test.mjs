@@ -145,12 +145,42 @@ test('the last source to close closes the connection: the server sees it end', {
   const pages = [await tab(context), await tab(context)];
   for (const p of pages) await open(p, `${server}/s?token=${t}`);
   for (const p of pages) await until(async () => (await seen(p, 0)).ids.length === 1, 'the event');
-  for (const p of pages) await p.close();
+  // The holder's tab closes last: closed first, it would hand over, and the other tab's own
+  // request (a second connection, rightly) could reach the server before that tab closes too.
+  const fetched = await Promise.all(pages.map((p) => seen(p, 0).then((s) => s.fetched)));
+  assert.deepEqual([...fetched].sort(), [0, 1], 'one holder fetched');
+  const holder = fetched.indexOf(1);
+  await pages[1 - holder].close();
+  assert.equal((await requestLog(server, t)).at(-1)?.ended ?? null, null, 'a follower\'s tab closing ends nothing');
+  await pages[holder].close();
   const closed = Date.now();
   const log = await until(async () => { const l = await requestLog(server, t); return l.at(-1)?.ended && l; }, 'the server to see the end', 5000);
   assert.equal(log.length, 1, 'one connection');
   assert.ok(log[0].ended - closed < 500, `ended ${log[0].ended - closed} ms after the last tab closed`);
   await context.close();
+});
+
+test('the holder\'s tab closes first, then the other: whatever was connected ends within 500 ms of the last', { timeout: 30000 }, async () => {
+  const t = token('share-end-holder-first');
+  const script = { steps: [{ write: 'id: 1\ndata: 1\n\n' }], end: 'hang' };
+  const stored = await fetch(`${server}/script?token=${t}`, { method: 'POST', body: JSON.stringify([script, script]) });
+  assert.ok(stored.ok);
+  const context = await browser.newContext();
+  try {
+    const pages = [await tab(context), await tab(context)];
+    for (const p of pages) await open(p, `${server}/s?token=${t}`);
+    for (const p of pages) await until(async () => (await seen(p, 0)).ids.length === 1, 'the event');
+    const holder = (await seen(pages[0], 0)).fetched ? 0 : 1;
+    // The other tab may take over (a second request) before it closes too: that is a hand-over.
+    await pages[holder].close();
+    await pages[1 - holder].close();
+    const closed = Date.now();
+    const log = await until(async () => { const l = await requestLog(server, t); return l.every((r) => r.ended) && l; }, 'every connection to end', 5000);
+    assert.ok(log.length === 1 || log.length === 2, `${log.length} requests`);
+    for (const r of log) assert.ok(r.ended - closed < 500, `ended ${r.ended - closed} ms after the last tab closed`);
+  } finally {
+    await context.close();
+  }
 });
 
 test('a dedicated Worker and a page share one stream', { timeout: 30000 }, async () => {
