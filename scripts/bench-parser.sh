@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The parser benchmark: sse-web-core against eventsource-stream (Rust, criterion, same run) and
 # eventsource-parser (npm, Node, TextDecoder) on the same generated corpora in 16 KiB chunks.
-# Prints MB/s and the ratios. Not part of `npm test` (timings belong in benchmarks, not tests).
+# Prints MB/s and the ratios; then the two EventSourceParserStreams (sse-web's, from pkg/, and
+# eventsource-parser's) in Node (scripts/bench-stream.mjs). Not part of `npm test` (timings belong
+# in benchmarks, not tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -33,3 +35,5 @@ for c in ["llm", "multiline", "large", "llm-crlf"]:
     print(f"| {c} | {size/1e6:.1f} | {ours:.0f} | {es:.0f} | {ep:.0f} | {r1:.1f}x | {r2:.1f}x |")
 print("targets (>= 5x eventsource-stream, >= 2x eventsource-parser):", "met" if ok else "NOT met")
 PY
+[ -f pkg/index.js ] || bash scripts/build.sh
+node scripts/bench-stream.mjs "$CORPORA"

@@ -49,6 +49,16 @@ wasm_gz=$(gzip -9 -c pkg/sse_web_bg.wasm | wc -c)
 js_gz=$(cat $files | terser --module --compress --mangle | gzip -9 -c | wc -c)
 js_raw_gz=$(cat $files | gzip -9 -c | wc -c)
 echo "size: wasm ${wasm_gz} B gzip + JS ${js_gz} B minified+gzip = $((wasm_gz + js_gz)) B (JS unminified ${js_raw_gz} B gzip)"
+# What a bundler ships for a page that imports EventSource and nothing else (tree-shaken: no
+# EventSourceParserStream), its runtime included; share.js is a chunk of its own.
+shake=$(mktemp -d)
+printf "import { EventSource } from 'sse-web';\nglobalThis.EventSource = EventSource;\n" >"$shake/entry.js"
+printf "module.exports = { mode: 'production', entry: '%s/entry.js', output: { path: '%s/dist' }, resolve: { alias: { 'sse-web': '%s/pkg/' } }, performance: { hints: false } };\n" "$shake" "$shake" "$PWD" >"$shake/webpack.config.cjs"
+webpack --config "$shake/webpack.config.cjs" --no-stats >/dev/null || { echo "build FAILED: webpack of an EventSource-only page" >&2; exit 1; }
+! grep -q TransformStream "$shake/dist/main.js" || { echo "build FAILED: EventSourceParserStream was not tree-shaken" >&2; exit 1; }
+shaken_gz=$(gzip -9 -c "$shake/dist/main.js" | wc -c)
+echo "size: an EventSource-only page (webpack 5, tree-shaken, its runtime included): wasm ${wasm_gz} B + JS ${shaken_gz} B gzip = $((wasm_gz + shaken_gz)) B"
+rm -rf "$shake"
 # Loaded only by a source that uses `share`, on first use (src/js/share.js).
 share_gz=$(terser --module --compress --mangle < pkg/share.js | gzip -9 -c | wc -c)
 echo "size: share.js ${share_gz} B minified+gzip more, loaded on the first use of share"

@@ -480,3 +480,59 @@ export function defineEventSource(open) {
   }
   return EventSource;
 }
+
+// EventSourceParserStream: a stream the caller already has (a fetch's body, a file, a socket's
+// bytes) parsed by the same engine, as a TransformStream: bytes (or strings) in,
+// `{ type, data, lastEventId }` out, the objects `batch` gets. index.js makes it with a pure
+// call, so a bundle that does not use it drops it.
+/** The class over `EventSource` (index.js makes the package's). */
+export function defineParserStream(EventSource) {
+  let encoder;
+  return class EventSourceParserStream extends TransformStream {
+    /**
+     * `options`: `onComment(text)` and `maxEventSize`, as EventSource takes them. The stream
+     * errors when an event is larger than `maxEventSize` (kind `too-large`), or when a chunk is
+     * neither bytes nor a string (a TypeError); an event left unfinished at the end is dropped,
+     * as the spec says of the end of a stream.
+     */
+    constructor(options = {}) {
+      const { onComment, maxEventSize } = options ?? {};
+      // The engine reads what is written here, as a response's body.
+      const body = new TransformStream();
+      const writer = body.writable.getWriter();
+      let source;
+      let ended;
+      const done = new Promise((r) => { ended = r; });
+      super({
+        start(controller) {
+          source = EventSource.fromReadableStream(body.readable, {
+            onComment,
+            maxEventSize,
+            batch(events) {
+              for (const e of events) controller.enqueue(e);
+            },
+          });
+          source.onerror = (e) => {
+            // The end of the input (`ended`, or `network` when it ended inside an event) is
+            // the end of the events; anything else is the stream's error.
+            if (e.kind !== 'ended' && e.kind !== 'network') controller.error(Object.assign(new Error(e.message), { kind: e.kind }));
+            ended();
+          };
+        },
+        transform(chunk) {
+          if (typeof chunk === 'string') chunk = (encoder ??= new TextEncoder()).encode(chunk);
+          else if (!(chunk instanceof Uint8Array)) throw new TypeError('sse-web: EventSourceParserStream takes Uint8Array or string chunks');
+          return writer.write(chunk);
+        },
+        flush() {
+          writer.close();
+          return done;
+        },
+        cancel(reason) {
+          source.close();
+          writer.abort(reason).catch(() => {});
+        },
+      });
+    }
+  };
+}

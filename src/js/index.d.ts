@@ -99,7 +99,7 @@ export interface EventSourceInit {
    * objects, instead of one MessageEvent each (no `message` or named events are dispatched then).
    * Use it above some thousands of events per second, where DOM event dispatch dominates.
    */
-  batch?: (events: { type: string; data: string; lastEventId: string }[]) => void;
+  batch?: (events: SseEvent[]) => void;
   /**
    * Called with each comment line (`: text`, the one leading space stripped), in stream order
    * among the events (with `batch`, the events before it are delivered first). Without it,
@@ -231,6 +231,26 @@ export declare class EventSource extends EventTarget {
   ): void;
   removeEventListener(type: string, listener: (this: EventSource, ev: MessageEvent<string>) => unknown, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+/** An event as `batch`, `EventSourceParserStream` and the scenario table see it. */
+export interface SseEvent {
+  /** The event's type (`message` unless the server named one). */
+  type: string;
+  data: string;
+  /** The last event ID, as the spec keeps it: the latest `id:` so far, not only this event's. */
+  lastEventId: string;
+}
+
+/**
+ * A stream you already have, parsed by the same engine as `EventSource`:
+ * `response.body.pipeThrough(new EventSourceParserStream())`. Takes bytes (or strings, which it
+ * encodes as UTF-8), gives one object per event. It errors when an event exceeds `maxEventSize`
+ * (an `Error` with `kind: 'too-large'`) or a chunk is neither a `Uint8Array` nor a string (a
+ * `TypeError`); an event left unfinished when the input ends is dropped, as the spec says.
+ */
+export declare class EventSourceParserStream extends TransformStream<Uint8Array | string, SseEvent> {
+  constructor(options?: Pick<EventSourceInit, 'onComment' | 'maxEventSize'>);
 }
 
 /** Makes `globalThis.EventSource` this one; returns it. */

@@ -2,7 +2,7 @@
 // option. Works in pages, Workers and Node; bundlers need no configuration (the wasm file is
 // found with `new URL(..., import.meta.url)`, loaded on first use).
 import init, { initSync, Source } from './sse_web.js';
-import { defineEventSource, SseErrorEvent } from './event_source.js';
+import { defineEventSource, defineParserStream, SseErrorEvent } from './event_source.js';
 
 let loading;
 let loaded = false;
@@ -65,6 +65,10 @@ function open(hooks, url, options, init, idle) {
 /** The EventSource class (an EventTarget; the native one's API, plus the options of `init`). */
 export const EventSource = defineEventSource(open);
 export { SseErrorEvent };
+
+/** `response.body.pipeThrough(new EventSourceParserStream())`: bytes in, events out, parsed by
+ * the same engine (src/js/event_source.js; dropped by a bundler when unused). */
+export const EventSourceParserStream = /* @__PURE__ */ defineParserStream(EventSource);
 
 /** Makes `globalThis.EventSource` this one (polyfill use); returns it. */
 export function install() {

@@ -425,6 +425,73 @@ Object.assign(scenarios, {
 });
 
 // Page only: they drive the document's visibility and the window's online state.
+/** Everything a readable stream gives, read to its end (or the error it ends with). */
+async function drain(readable) {
+  const reader = readable.getReader();
+  const got = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { got };
+      got.push(value);
+    }
+  } catch (error) {
+    return { got, error };
+  }
+}
+const chunked = (chunks) => new ReadableStream({
+  start(c) {
+    for (const x of chunks) c.enqueue(x);
+    c.close();
+  },
+});
+
+/** Scenarios of EventSourceParserStream (src/js/event_source.js), given its class. */
+export const streamScenarios = {
+  async parser_stream_bytes_or_strings_to_events(EventSourceParserStream, server) {
+    const text = 'id: 1\r\ndata: one\r\n\r\n: a comment\nevent: x\ndata: two\ndata: lines\n\nretry: 5\nid: 2\ndata: \u00e9\u2026\n\ndata: unfinished';
+    const bytes = new TextEncoder().encode(text);
+    const want = [
+      { type: 'message', data: 'one', lastEventId: '1' },
+      { type: 'x', data: 'two\nlines', lastEventId: '1' },
+      { type: 'message', data: '\u00e9\u2026', lastEventId: '2' },
+    ];
+    // Bytes cut everywhere, inside CRLF and inside a code point (é is 2 bytes, … 3).
+    for (const size of [1, 2, 3, 7, bytes.length]) {
+      const pieces = [];
+      for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.slice(i, i + size));
+      const comments = [];
+      const { got, error } = await drain(chunked(pieces).pipeThrough(new EventSourceParserStream({ onComment: (c) => comments.push(c) })));
+      eq(error?.message, undefined, `no error (chunks of ${size})`);
+      eq(got, want, `events (chunks of ${size}); the unfinished one dropped`);
+      eq(comments, ['a comment'], `comments (chunks of ${size})`);
+    }
+    // Strings, as after a TextDecoderStream.
+    const strings = await drain(chunked([text.slice(0, 5), text.slice(5, 40), text.slice(40)]).pipeThrough(new EventSourceParserStream()));
+    eq(strings.got, want, 'events from strings');
+    // A server's body.
+    const res = await fetch(`${server}/counter?token=${token('parser-stream')}&total=5`);
+    const body = await drain(res.body.pipeThrough(new EventSourceParserStream()));
+    eq(body.got.map((e) => [e.data, e.lastEventId]), [['1', '1'], ['2', '2'], ['3', '3'], ['4', '4'], ['5', '5']], 'a fetch body');
+    eq(body.error, undefined, 'the body ends cleanly');
+  },
+
+  async parser_stream_errors(EventSourceParserStream) {
+    const big = await drain(chunked([new TextEncoder().encode('data: small\n\ndata: ' + 'x'.repeat(100) + '\n\n')]).pipeThrough(new EventSourceParserStream({ maxEventSize: 50 })));
+    eq(big.got.map((e) => e.data), ['small'], 'the events before the big one');
+    eq(big.error?.kind, 'too-large', 'an event over maxEventSize errors the stream');
+    const wrong = await drain(chunked([42]).pipeThrough(new EventSourceParserStream()));
+    assert(wrong.error instanceof TypeError, `a chunk that is neither bytes nor a string is a TypeError: ${wrong.error}`);
+    let threw;
+    try {
+      new EventSourceParserStream({ maxEventSize: -1 });
+    } catch (e) {
+      threw = e;
+    }
+    assert(threw instanceof TypeError && /maxEventSize/.test(threw.message), `a bad option throws at construction: ${threw}`);
+  },
+};
+
 export const pageScenarios = {
   async pause_when_hidden(EventSource, server) {
     let state = 'visible';
@@ -501,5 +568,5 @@ pageScenarios.back_forward_cache_lets_go_and_resumes = async (EventSource, serve
 
 /** Runs one scenario by name with the given class. */
 export function run(name, EventSource, server) {
-  return (scenarios[name] ?? pageScenarios[name])(EventSource, server);
+  return (scenarios[name] ?? pageScenarios[name] ?? streamScenarios[name])(EventSource, server);
 }

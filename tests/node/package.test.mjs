@@ -3,16 +3,20 @@
 // through the wasm-bindgen suites.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventSource, SseErrorEvent, install } from '../../pkg/index.js';
+import { EventSource, EventSourceParserStream, SseErrorEvent, install } from '../../pkg/index.js';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { scenarios } from '../js/scenarios.js';
+import { scenarios, streamScenarios } from '../js/scenarios.js';
 import { runTable } from '../js/table.js';
 
 const server = process.env.SSE_TESTSERVER ?? 'http://127.0.0.1:8787';
 
 for (const [name, scenario] of Object.entries(scenarios)) {
   test(name, () => scenario(EventSource, server));
+}
+
+for (const [name, scenario] of Object.entries(streamScenarios)) {
+  test(`${name} (the package's export)`, () => scenario(EventSourceParserStream, server));
 }
 
 test('the scenario table (tests/scenarios) through the packed package', { timeout: 240000 }, async () => {

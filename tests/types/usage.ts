@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit` in npm test: the package's types accept what the README shows and
 // reject what they should.
-import { EventSource, SseErrorEvent, install, preload, type SseError } from '../../src/js/index.js';
+import { EventSource, EventSourceParserStream, SseErrorEvent, install, preload, type SseError, type SseEvent } from '../../src/js/index.js';
 
 const es = new EventSource('/v1/chat', {
   method: 'POST',
@@ -21,6 +21,13 @@ const fromStream: EventSource = EventSource.fromReadableStream(new ReadableStrea
 const Installed: typeof EventSource = install();
 void preload();
 void [state, fromStream, Installed, es.reconnectionTime, es.lastEventId, EventSource.CLOSED];
+
+// A stream you already have: bytes or strings in, SseEvents out.
+const parsed: ReadableStream<SseEvent> = new ReadableStream<Uint8Array>().pipeThrough(new EventSourceParserStream({ maxEventSize: 1024, onComment: (c) => c.length }));
+new ReadableStream<string>().pipeThrough(new EventSourceParserStream());
+// @ts-expect-error only onComment and maxEventSize
+new EventSourceParserStream({ method: 'POST' });
+void parsed;
 
 // Every fetch field the runtime passes on (src/js/io.js FETCH_FIELDS).
 new EventSource('/x', {
