@@ -4,7 +4,9 @@
 // Then many streams: 100 sources in one page over HTTP/2 (the TLS listener, same origin), their
 // total events/s, and what an idle open source costs in memory against the floor (an open fetch
 // with its reader and AbortController). Prints a table with ratios and writes
-// scripts/bench/chart.svg (shown in the README). BENCH_PART=many runs the many-streams part alone.
+// scripts/bench/chart.svg (shown in the README). BENCH_PART=many runs the many-streams part alone,
+// BENCH_PART=streams the parser streams alone (sse-web's EventSourceParserStream against
+// eventsource-parser's and a floor that parses nothing, on the same corpora).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -21,6 +23,8 @@ const CORPORA = Object.fromEntries(Object.entries({ llm: 50_000, multiline: 20_0
   .filter(([c]) => !process.env.BENCH_CORPUS || process.env.BENCH_CORPUS === c));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ONLY_MANY = process.env.BENCH_PART === 'many';
+const ONLY_STREAMS = process.env.BENCH_PART === 'streams';
+const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
 
 await startServer(PORT);
 
@@ -34,10 +38,39 @@ await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 }
 
 const withTimeout = (p, ms) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('timed out')), ms))]);
 
+// Parser streams: a fetched body through each TransformStream, best of RUNS, taking turns.
+const STREAMS = ['sse-web', 'eventsource-parser', 'floor'];
+const streamRate = {};
+if (!ONLY_MANY) {
+  for (const [corpus, n] of Object.entries(CORPORA)) {
+    streamRate[corpus] = Object.fromEntries(STREAMS.map((c) => [c, 0]));
+    const sep = corpus === 'llm-crlf' ? '\r\n\r\n' : '\n\n';
+    for (let run = 0; run <= RUNS; run++) {
+      for (const kind of STREAMS) {
+        const [ms, got] = await withTimeout(page.evaluate(([k, u, s]) => window.parserStream(k, u, s), [kind, `/bench?corpus=${corpus}&n=${n}`, sep]), 120000);
+        if (got !== n) throw new Error(`${kind} on ${corpus}: ${got} events, not ${n}`);
+        if (run > 0) streamRate[corpus][kind] = Math.max(streamRate[corpus][kind], (n / ms) * 1000);
+      }
+    }
+  }
+}
+const reportStreams = (out, checks) => {
+  out('parser streams: a fetched body through a TransformStream, one event per read() (events/s, best of runs)');
+  out('| corpus | sse-web EventSourceParserStream | eventsource-parser EventSourceParserStream | floor (decode + one event per blank line) | sse-web / eventsource-parser | sse-web / floor | floor / eventsource-parser (the most any parser gets) |');
+  out('|---|---:|---:|---:|---:|---:|---:|');
+  for (const corpus of Object.keys(CORPORA)) {
+    const r = streamRate[corpus];
+    const [ratio, share, most] = [r['sse-web'] / r['eventsource-parser'], r['sse-web'] / r.floor, r.floor / r['eventsource-parser']];
+    out(`| ${corpus} | ${fmt(r['sse-web'])} | ${fmt(r['eventsource-parser'])} | ${fmt(r.floor)} | ${ratio.toFixed(2)}x | ${share.toFixed(2)}x | ${most.toFixed(2)}x |`);
+    checks.push([`${corpus}: EventSourceParserStream >= 2x eventsource-parser's (${ratio.toFixed(2)}x)${most < 2 ? ` (unreachable: the floor, parsing nothing, is ${most.toFixed(2)}x)` : ''}`, ratio >= 2]);
+  }
+  out();
+};
+
 const rate = {};
 const latency = {};
 let m0, m1, m2, log;
-if (!ONLY_MANY) {
+if (!ONLY_MANY && !ONLY_STREAMS) {
 // Throughput: the best of RUNS per client and corpus, after one warm-up run each. Clients take
 // turns run by run, so a slow spell of the machine hits them all alike.
 for (const [corpus, n] of Object.entries(CORPORA)) {
@@ -75,6 +108,13 @@ m1 = await page.evaluate(() => window.memory());
 await withTimeout(page.evaluate(() => window.reconnects('/counter?token=bench-reconnects&total=3000&drops=1200&seed=1', 3000)), 120000);
 m2 = await page.evaluate(() => window.memory());
 log = await requestLog(base, 'bench-reconnects');
+}
+
+if (ONLY_STREAMS) {
+  const checks = [];
+  reportStreams(console.log, checks);
+  for (const [what, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
+  process.exit(0);
 }
 
 // Many streams: MANY sources in one page over HTTP/2, on the TLS listener (the page is served there
@@ -155,7 +195,6 @@ const sizes = {
 };
 
 // Report.
-const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
 const lines = [];
 const out = (s = '') => { lines.push(s); console.log(s); };
 const checks = [];
@@ -213,6 +252,7 @@ checks.push(['memory flat over 1M events (< 1 MB)', m1.heap - m0.heap < 1048576 
 checks.push([`memory flat over ${log.length} connections (< 1 MB)`, log.length >= 1000 && m2.heap - m1.heap < 1048576 && m2.wasm - m1.wasm < 1048576]);
 out(`size, minified + gzip: ${Object.entries(sizes).map(([c, b]) => `${c} ${(b / 1024).toFixed(1)} KB`).join(', ')}`);
 out();
+reportStreams(out, checks);
 }
 out(`many streams: ${MANY} sources in one page over ${[...idleProtocols].join(', ')} (connections per run: ${[...new Set(idlePeers)].join(', ')}), ${PER_SOURCE} llm events each`);
 out(`| ${MANY_CLIENTS.join(' | ')} |`);

@@ -1,9 +1,10 @@
 // The clients under test, each behind the same `run(url, n, done)` shape: open `url`, touch every
 // event's data, call `done()` at the `n`th event and close. Driven by scripts/bench-browser.mjs.
-import { EventSource as SseWeb, preload } from '/pkg/index.js';
+import { EventSource as SseWeb, EventSourceParserStream, preload } from '/pkg/index.js';
 import wasmExports from '/pkg/sse_web.js';
 import { EventSource as Polyfill } from 'eventsource';
 import { fetchEventSource } from '@microsoft/fetch-event-source';
+import { EventSourceParserStream as TheirParserStream } from 'eventsource-parser/stream';
 
 let sink = 0;
 
@@ -97,6 +98,40 @@ window.throughput = (client, url, n) => new Promise((resolve) => {
   const t0 = performance.now();
   clients[client](url, n, () => resolve(performance.now() - t0));
 });
+
+// A body you already have, parsed as a TransformStream read one event per read(): sse-web's,
+// eventsource-parser's (after a TextDecoderStream, as its README shows), and the floor: the body
+// decoded and one ready-made event per blank line that ends one (`sep`), nothing else parsed.
+const parserStreams = {
+  'sse-web': (body) => body.pipeThrough(new EventSourceParserStream()),
+  'eventsource-parser': (body) => body.pipeThrough(new TextDecoderStream()).pipeThrough(new TheirParserStream()),
+  floor: (body, sep) => {
+    const event = { type: 'message', data: '', lastEventId: '' };
+    let tail = '';
+    return body.pipeThrough(new TextDecoderStream()).pipeThrough(new TransformStream({
+      transform(text, c) {
+        const s = tail + text;
+        let i = 0;
+        for (let j; (j = s.indexOf(sep, i)) >= 0; i = j + sep.length) c.enqueue(event);
+        tail = s.slice(i);
+      },
+    }));
+  },
+};
+
+/** Milliseconds to read every event of `url`'s body through parser stream `kind`; and the count. */
+window.parserStream = async (kind, url, sep) => {
+  const t0 = performance.now();
+  const reader = parserStreams[kind]((await fetch(url)).body, sep).getReader();
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    sink += value.data.length;
+    n++;
+  }
+  return [performance.now() - t0, n];
+};
 
 /** Per-event latency (server write to handler, ms) over a paced `/clock` stream. */
 window.latency = (client, url, n) => new Promise((resolve) => {
