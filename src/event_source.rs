@@ -383,17 +383,16 @@ impl std::fmt::Display for HookError {
 impl std::error::Error for HookError {}
 
 /// What [`drive`] reports.
-#[cfg_attr(not(any(feature = "yew", feature = "leptos")), allow(dead_code))]
 pub(crate) enum Change {
-    /// The ready state changed.
+    /// The ready state changed (what the framework hooks show).
+    #[cfg_attr(not(any(feature = "yew", feature = "leptos")), allow(dead_code))]
     Ready(ReadyState),
     /// The stream's next item.
     Item(Result<Event, Error>),
 }
 
 /// Runs `es` to its end, reporting every ready state change and item to `report`: the loop
-/// behind the framework hooks, which close `es` from their cleanup.
-#[cfg_attr(not(any(feature = "yew", feature = "leptos")), allow(dead_code))]
+/// behind the framework hooks (which close `es` from their cleanup) and [`crate::gloo`].
 pub(crate) async fn drive(es: Rc<EventSource>, mut report: impl FnMut(Change)) {
     let mut state = ReadyState::Connecting;
     loop {

@@ -9,7 +9,8 @@
 //!
 //! The defaults are the WHATWG `EventSource`'s; every extension is an option. Dropping the
 //! stream (or [`EventSource::close`]) aborts the fetch and every timer. With the `yew` or `leptos`
-//! feature, `yew::use_event_source` and `leptos::use_event_source` wrap it for components.
+//! feature, `yew::use_event_source` and `leptos::use_event_source` wrap it for components;
+//! [`gloo`] has `gloo-net`'s `EventSource` API over it (`subscribe(type)`).
 //!
 //! The transport is the global `fetch` of whatever realm it runs in (Window, Worker, Node),
 //! never `window`.
@@ -53,6 +54,8 @@ mod npm {
 
 #[cfg(feature = "std")]
 pub use event_source::{BuildError, Builder, Error, EventSource, HookError};
+#[cfg(feature = "std")]
+pub mod gloo;
 #[cfg(feature = "leptos")]
 pub mod leptos;
 #[cfg(feature = "yew")]

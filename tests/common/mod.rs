@@ -413,6 +413,55 @@ pub async fn rust_drop_aborts_everything() {
     assert_eq!(requests(&t).await, before, "a request after the drop");
 }
 
+/// `sse_web::gloo`, `gloo-net`'s shape: a subscription per type gets its events as
+/// `(type, MessageEvent)`; closing ends every subscription; a source that fails for good gives
+/// `Err(ConnectionError)` and then the end.
+pub async fn gloo_shaped_subscriptions() {
+    use sse_web::gloo::{EventSource, EventSourceError, EventSourceSubscription, State};
+    /// The subscription's next item, failing the test after 5 s.
+    async fn next(
+        s: &mut EventSourceSubscription,
+    ) -> Option<Result<(String, String, String), EventSourceError>> {
+        match select(s.next(), Box::pin(sleep(5_000))).await {
+            Either::Left((item, _)) => item.map(|r| {
+                r.map(|(t, m)| {
+                    (
+                        t,
+                        m.data().as_string().expect("a string"),
+                        m.last_event_id(),
+                    )
+                })
+            }),
+            Either::Right(_) => panic!("nothing from the subscription within 5 s"),
+        }
+    }
+    let t = token("gloo");
+    let script = r#"{"steps":[{"write":"event: note\ndata: a\nid: 1\n\ndata: b\n\nevent: note\ndata: c\n\n"}],"end":"hang"}"#;
+    let mut es = EventSource::new(&inline(&t, script)).expect("new");
+    let mut notes = es.subscribe("note").expect("subscribe");
+    let mut messages = es.subscribe("message").expect("subscribe");
+    let mut unused = es.subscribe("other").expect("subscribe");
+    let item = |t: &str, d: &str| Some(Ok((t.to_string(), d.to_string(), "1".to_string())));
+    assert_eq!(next(&mut notes).await, item("note", "a"));
+    assert_eq!(next(&mut notes).await, item("note", "c"));
+    assert_eq!(next(&mut messages).await, item("message", "b"));
+    assert_eq!(es.state(), State::Open);
+    es.close();
+    assert_eq!(next(&mut notes).await, None, "closing ends a subscription");
+    assert_eq!(next(&mut unused).await, None, "and one that got nothing");
+    assert_eq!(requests(&t).await, 1);
+
+    let mut failing =
+        EventSource::new(&inline(&token("gloo-404"), r#"{"status":404}"#)).expect("new");
+    let mut any = failing.subscribe("message").expect("subscribe");
+    assert_eq!(
+        next(&mut any).await,
+        Some(Err(EventSourceError::ConnectionError))
+    );
+    assert_eq!(next(&mut any).await, None);
+    assert_eq!(failing.state(), State::Closed);
+}
+
 /// Declares every shared test as a `#[wasm_bindgen_test]` of the including suite.
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -458,6 +507,7 @@ macro_rules! all_tests {
             the_response_is_told,
             parser_stream_bytes_or_strings_to_events,
             parser_stream_errors,
+            gloo_shaped_subscriptions,
             rust_post_headers_body_and_classify,
             rust_drop_aborts_everything,
         );
