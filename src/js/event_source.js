@@ -169,6 +169,9 @@ export function defineEventSource(open) {
     #onComment;
     // One feed per async iterator, only while one exists: each event goes to every one.
     #taps;
+    // A listener of message events (any type but open and error) was added: events are
+    // dispatched even while an iterator reads them.
+    #listened = false;
     // An AbortController for this source's own listeners (an abort signal, visibility, a shared
     // source's lock), made for the first one.
     #listening;
@@ -311,6 +314,11 @@ export function defineEventSource(open) {
       });
     }
 
+    addEventListener(type, listener, options) {
+      if (type !== 'open' && type !== 'error') this.#listened = true;
+      super.addEventListener(type, listener, options);
+    }
+
     get onopen() { return this.#handlers.open; }
     set onopen(f) { this.#setHandler('open', f); }
     get onmessage() { return this.#handlers.message; }
@@ -334,37 +342,52 @@ export function defineEventSource(open) {
     }
 
     /**
-     * `for await (const e of source)`: every event, whatever its type, as the MessageEvent
-     * dispatched (queued while the loop body awaits); the loop ends when the source closes:
-     * cleanly on close(), the end of a stream not reconnected, or a 204; else it throws an
-     * Error with the error event's kind, status and message. Leaving the loop closes the source.
+     * `for await (const e of source)`: every event, whatever its type, as `{ type, data,
+     * lastEventId }` (the objects `batch` gets), queued while the loop body awaits; the loop ends
+     * when the source closes: cleanly on close(), the end of a stream not reconnected, or a 204;
+     * else it throws an Error with the error event's kind, status and message. Leaving the loop
+     * closes the source. A hand-written iterator, not an async generator: one settled promise per
+     * event is what it costs.
      */
     [Symbol.asyncIterator]() {
-      // What arrived and is not yet taken: events, then the end (null: clean, or the Error).
+      // What arrived and is not yet taken (from `i` on): events, then the end (null: clean, or
+      // the Error).
       const queue = [];
+      let i = 0;
+      let wake;
       const tap = (x) => {
         queue.push(x);
-        queue.wake?.();
+        if (wake) {
+          const w = wake;
+          wake = undefined;
+          w();
+        }
       };
       if (this.#readyState === CLOSED) tap(null);
       else (this.#taps ??= []).push(tap);
-      return this.#pull(queue);
-    }
-
-    async *#pull(queue) {
-      try {
-        for (;;) {
-          if (queue.length) {
-            const x = queue.shift();
-            if (!x) return;
-            if (x instanceof Error) throw x;
-            yield x;
-          } else await new Promise((r) => { queue.wake = r; });
-        }
-      } finally {
-        // However the loop ends (break, a throw in its body, the source closing).
+      const end = () => {
         this.close();
-      }
+        return Promise.resolve({ value: undefined, done: true });
+      };
+      const iterator = {
+        next: () => {
+          if (i === queue.length) return new Promise((r) => { wake = () => r(iterator.next()); });
+          const x = queue[i++];
+          // A chunk's worth at a time: what was taken goes.
+          if (i === queue.length) queue.length = i = 0;
+          if (x === null) return end();
+          if (x instanceof Error) {
+            i = queue.length;
+            this.close();
+            return Promise.reject(x);
+          }
+          return Promise.resolve({ value: x, done: false });
+        },
+        // However the loop ends early (break, return, a throw in its body).
+        return: end,
+        [Symbol.asyncIterator]() { return this; },
+      };
+      return iterator;
     }
 
     #release(error = null) {
@@ -445,11 +468,12 @@ export function defineEventSource(open) {
             if (this.#recent?.push(id) > RECENT) this.#recent.shift();
           }
           const taps = this.#taps;
-          const e = events && !taps ? undefined : new SseMessageEvent(type, data, this.#lastEventId, this.#origin);
+          const plain = events || taps ? { type, data, lastEventId: this.#lastEventId } : undefined;
           // Iterators first: a handler's close() ends them after this event, not before it.
-          if (taps) for (const tap of taps) tap(e);
-          if (events) events.push({ type, data, lastEventId: this.#lastEventId });
-          else this.dispatchEvent(e);
+          if (taps) for (const tap of taps) tap(plain);
+          if (events) events.push(plain);
+          // With only iterators reading, no listener would hear a DOM event.
+          else if (!taps || this.#listened) this.dispatchEvent(new SseMessageEvent(type, data, this.#lastEventId, this.#origin));
         }
       }
       // The fast path: one call per chunk with plain objects, instead of one DOM event per message.

@@ -210,13 +210,15 @@ export declare class EventSource extends EventTarget {
    */
   restart(): void;
   /**
-   * Every event, whatever its type (`message` and named ones), as the `MessageEvent` dispatched,
-   * in order; the ones that arrive while the loop body awaits are queued. The loop ends when the
+   * Every event, whatever its type (`message` and named ones), as `{ type, data, lastEventId }`
+   * (the objects `batch` gets), in order; the ones that arrive while the loop body awaits are
+   * queued. While only loops read a source (no listener of message events added), no DOM event
+   * is dispatched. The loop ends when the
    * source closes: cleanly on `close()`, at the end of a stream that is not reconnected, or on a
    * 204; on any other error that closes it, it throws an {@link SseError}. `break` closes the
    * source.
    */
-  [Symbol.asyncIterator](): AsyncGenerator<MessageEvent<string>, void, undefined>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<SseEvent>;
   addEventListener<K extends keyof EventSourceEventMap>(
     type: K,
     listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,

@@ -152,6 +152,9 @@ pub async fn eventsource_compatibility() {
 pub async fn async_iteration_yields_every_event() {
     scenario("async_iteration_yields_every_event").await;
 }
+pub async fn async_iteration_alone_dispatches_no_dom_event() {
+    scenario("async_iteration_alone_dispatches_no_dom_event").await;
+}
 pub async fn async_iteration_break_closes() {
     scenario("async_iteration_break_closes").await;
 }
@@ -502,6 +505,7 @@ macro_rules! all_tests {
             batch_fast_path,
             eventsource_compatibility,
             async_iteration_yields_every_event,
+            async_iteration_alone_dispatches_no_dom_event,
             async_iteration_break_closes,
             async_iteration_ends_or_throws,
             the_response_is_told,

@@ -68,11 +68,11 @@ es.onerror = (e) => (e.body?.length ?? 0) + (e.headers?.get('retry-after')?.leng
 new EventSource('/x', { retry: { classify: (f) => f.status === 401 && !f.body?.includes('revoked') && f.headers?.get('www-authenticate') !== null } });
 new EventSource('/x', { fetch }); // the global one fits
 const overridable: boolean = Symbol.for('eventsource.supports-fetch-override') in EventSource;
-// Async iteration: MessageEvents of every type; what it throws is an SseError.
+// Async iteration: SseEvents of every type; what it throws is an SseError.
 async function iterate(): Promise<string[]> {
   const seen: string[] = [];
   try {
-    for await (const e of es) seen.push(e.type, e.data, e.lastEventId, e.origin);
+    for await (const e of es) seen.push(e.type, e.data, e.lastEventId);
   } catch (e) {
     const error = e as SseError;
     seen.push(error.kind, error.message, String(error.status));
