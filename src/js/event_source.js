@@ -355,6 +355,7 @@ export function defineEventSource(open) {
       const queue = [];
       let i = 0;
       let wake;
+      let finished = false;
       const tap = (x) => {
         queue.push(x);
         if (wake) {
@@ -366,18 +367,29 @@ export function defineEventSource(open) {
       if (this.#readyState === CLOSED) tap(null);
       else (this.#taps ??= []).push(tap);
       const end = () => {
+        finished = true;
         this.close();
         return Promise.resolve({ value: undefined, done: true });
       };
       const iterator = {
         next: () => {
-          if (i === queue.length) return new Promise((r) => { wake = () => r(iterator.next()); });
+          if (finished) return Promise.resolve({ value: undefined, done: true });
+          // Calls that wait are answered in their order.
+          if (i === queue.length) {
+            return new Promise((r) => {
+              const before = wake;
+              wake = () => {
+                before?.();
+                r(iterator.next());
+              };
+            });
+          }
           const x = queue[i++];
           // A chunk's worth at a time: what was taken goes.
           if (i === queue.length) queue.length = i = 0;
           if (x === null) return end();
           if (x instanceof Error) {
-            i = queue.length;
+            finished = true;
             this.close();
             return Promise.reject(x);
           }

@@ -376,6 +376,14 @@ Object.assign(scenarios, {
     })(), 'the loop to end');
     eq(seen, ['1', '2'], 'up to the break');
     eq(es.readyState, 2, 'break closed the source');
+    // By hand: calls that wait are answered in their order; after return(), done.
+    const t2 = token('iterate-by-hand');
+    const es2 = new EventSource(await store(server, t2, [{ steps: [{ write: 'data: a\n\ndata: b\n\n' }], end: 'hang' }]));
+    const it = es2[Symbol.asyncIterator]();
+    const [a, b] = await within(Promise.all([it.next(), it.next()]), 'two events');
+    eq([a.value.data, b.value.data], ['a', 'b'], 'waiting calls answered in order');
+    eq(await it.return(), { done: true }, 'return()');
+    eq([await it.next(), es2.readyState], [{ done: true }, 2], 'done after return(), the source closed');
     await until(async () => (await log(server, t))[0]?.ended != null, 'the server to see the connection end');
     eq((await log(server, t)).length, 1, 'no reconnect');
   },
