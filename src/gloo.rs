@@ -26,7 +26,7 @@
 //! subscription are not kept. Unlike `gloo-net`, every subscription ends (`None`) once the
 //! source is closed, and the details of an error are on [`crate::EventSource`]'s own items.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -88,7 +88,7 @@ pub struct EventSource {
     es: Rc<crate::EventSource>,
     feeds: Feeds,
     /// Set once the driver saw the source end: a later subscription ends at once.
-    ended: Rc<RefCell<bool>>,
+    ended: Rc<Cell<bool>>,
 }
 
 impl EventSource {
@@ -103,7 +103,7 @@ impl EventSource {
         let feed = Rc::new(RefCell::new(Feed {
             event_type: event_type.into(),
             items: VecDeque::new(),
-            ended: *self.ended.borrow(),
+            ended: self.ended.get(),
             waker: None,
         }));
         self.feeds.borrow_mut().push(Rc::downgrade(&feed));
@@ -130,7 +130,7 @@ impl From<crate::EventSource> for EventSource {
     fn from(es: crate::EventSource) -> Self {
         let es = Rc::new(es);
         let feeds: Feeds = Rc::default();
-        let ended = Rc::new(RefCell::new(false));
+        let ended = Rc::new(Cell::new(false));
         let (driven, to, done) = (es.clone(), feeds.clone(), ended.clone());
         wasm_bindgen_futures::spawn_local(async move {
             drive(driven, |change| {
@@ -162,7 +162,7 @@ impl From<crate::EventSource> for EventSource {
                 }
             })
             .await;
-            *done.borrow_mut() = true;
+            done.set(true);
             for feed in to.borrow().iter().filter_map(Weak::upgrade) {
                 feed.borrow_mut().push(None);
             }

@@ -249,9 +249,10 @@ export function defineEventSource(open) {
         this.#share = { channel };
         import('./share.js').then(
           ({ join }) => { if (this.#engine) join(this.#share, heard, side, told, hooks, locks, key, signal); },
-          // Where it cannot load: a connection of its own.
+          // Where it cannot load: a connection of its own (and no channel left buffering).
           () => {
-            this.#recent = undefined;
+            channel.close();
+            this.#share = this.#recent = undefined;
             this.#engine?.startFrom(this.#lastEventId);
           },
         );
